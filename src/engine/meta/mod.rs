@@ -1,0 +1,268 @@
+//! Meta-learners and baselines, behind one [`Learner`] whose [`Learner::step`] is one
+//! meta-iteration of the chosen [`Algo`].
+
+pub mod baselines;
+pub mod eval;
+pub mod maml;
+pub mod reptile;
+
+use candle_core::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::engine::mlp::{Mlp, Precision};
+use crate::engine::optim::{Optimizer, OptimizerKind};
+use crate::engine::params::{to_host, ParamSet};
+use crate::engine::rng::Rng;
+use crate::engine::tasks::RegressionBatch;
+use crate::error::Result;
+
+pub use maml::InnerLr;
+pub use reptile::InnerRule;
+
+/// The meta-learning algorithm (or baseline) a run uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Algo {
+    /// MAML with exact second-order meta-gradients (Finn et al. 2017).
+    Maml,
+    /// First-order MAML: the inner gradient is detached (Finn et al. 2017, §5.2).
+    Fomaml,
+    /// Reptile (Nichol et al. 2018).
+    Reptile,
+    /// Meta-SGD: MAML with a learned per-parameter inner learning rate (Li et al. 2017).
+    MetaSgd,
+    /// Joint pre-training on all tasks, fine-tuned at test time (MAML paper baseline).
+    Pretrain,
+    /// No meta-training: a random initialisation fine-tuned on the support set.
+    Scratch,
+}
+
+impl Algo {
+    /// Every algorithm, in menu order.
+    pub const ALL: [Algo; 6] = [
+        Algo::Maml,
+        Algo::Fomaml,
+        Algo::Reptile,
+        Algo::MetaSgd,
+        Algo::Pretrain,
+        Algo::Scratch,
+    ];
+
+    /// The name used on the command line and in URLs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algo::Maml => "maml",
+            Algo::Fomaml => "fomaml",
+            Algo::Reptile => "reptile",
+            Algo::MetaSgd => "metasgd",
+            Algo::Pretrain => "pretrain",
+            Algo::Scratch => "scratch",
+        }
+    }
+
+    /// Parses a [`Algo::name`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.name() == s)
+    }
+}
+
+/// Everything a [`Learner`] needs to know besides the data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LearnerSpec {
+    /// The algorithm.
+    pub algo: Algo,
+    /// The network.
+    pub mlp: Mlp,
+    /// Inner-loop learning rate `α` (Meta-SGD: its initial value).
+    pub inner_lr: f64,
+    /// Inner-loop steps during meta-training.
+    pub inner_steps: usize,
+    /// Reptile: support points per inner step (the support set holds `inner_steps` of them).
+    pub inner_batch: usize,
+    /// Reptile: the inner update rule (SGD or Adam).
+    pub inner_optimizer: OptimizerKind,
+    /// Outer learning rate (Reptile: the initial step size ε).
+    pub meta_lr: f64,
+    /// Outer update rule.
+    pub meta_optimizer: OptimizerKind,
+    /// Reptile: anneal ε linearly to 0 over this many iterations.
+    pub anneal_iters: Option<usize>,
+    /// Numeric precision.
+    pub precision: Precision,
+}
+
+/// A meta-learner: its meta-parameters, its optimiser state and its update rule.
+#[derive(Clone, Debug)]
+pub struct Learner {
+    spec: LearnerSpec,
+    params: ParamSet,
+    optimizer: Optimizer,
+    iter: usize,
+    device: Device,
+}
+
+impl Learner {
+    /// A learner with the network initialised from `rng` (and, for Meta-SGD, every inner
+    /// learning rate set to `spec.inner_lr`).
+    pub fn new(spec: LearnerSpec, rng: &mut Rng) -> Self {
+        let mut params = spec.mlp.init(rng);
+        if spec.algo == Algo::MetaSgd {
+            for i in 0..params.len() {
+                let (name, shape) = (format!("lr_{}", params.names[i]), params.shapes[i].clone());
+                let n = params.values[i].len();
+                params.push(name, shape, vec![spec.inner_lr; n]);
+            }
+        }
+        let optimizer = Optimizer::new(spec.meta_optimizer, spec.meta_lr);
+        Self {
+            spec,
+            params,
+            optimizer,
+            iter: 0,
+            device: Device::Cpu,
+        }
+    }
+
+    /// The settings.
+    pub fn spec(&self) -> &LearnerSpec {
+        &self.spec
+    }
+
+    /// All meta-parameters (network, then Meta-SGD's learning rates `lr_*`).
+    pub fn params(&self) -> &ParamSet {
+        &self.params
+    }
+
+    /// Replaces the meta-parameters (same names and shapes), e.g. from an imported file.
+    pub fn set_params(&mut self, params: ParamSet) {
+        self.params = params;
+    }
+
+    /// Meta-iterations done.
+    pub fn iter(&self) -> usize {
+        self.iter
+    }
+
+    /// Support points each training task needs.
+    pub fn support_size(&self, k: usize) -> usize {
+        match self.spec.algo {
+            Algo::Reptile => self.spec.inner_steps * self.spec.inner_batch,
+            _ => k,
+        }
+    }
+
+    fn net_len(&self) -> usize {
+        2 * self.spec.mlp.layers()
+    }
+
+    /// One meta-iteration on `batch`; returns the meta-training loss: the mean query MSE after
+    /// the inner loop (pre-training: the MSE on all points; scratch: the query MSE unadapted).
+    pub fn step(&mut self, batch: &RegressionBatch) -> Result<f64> {
+        let dtype = self.spec.precision.dtype();
+        let b = batch.tensors(dtype, &self.device)?;
+        let s = &self.spec;
+        let loss = match s.algo {
+            Algo::Maml | Algo::Fomaml | Algo::MetaSgd => {
+                let vars = self.params.vars(dtype, &self.device)?;
+                let ts: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
+                let (theta, lr) = match s.algo {
+                    Algo::MetaSgd => ts.split_at(self.net_len()),
+                    _ => (ts.as_slice(), &[][..]),
+                };
+                let inner = if lr.is_empty() {
+                    InnerLr::Scalar(s.inner_lr)
+                } else {
+                    InnerLr::PerParam(lr)
+                };
+                let first_order = s.algo == Algo::Fomaml;
+                let loss = maml::meta_loss(
+                    &s.mlp,
+                    theta,
+                    &b.xs,
+                    &b.ys,
+                    &b.xq,
+                    &b.yq,
+                    s.inner_steps,
+                    inner,
+                    first_order,
+                )?;
+                let grads = loss.backward()?;
+                let g = vars
+                    .iter()
+                    .map(|v| match grads.get(v) {
+                        Some(g) => to_host(g),
+                        None => Ok(vec![0.0; v.elem_count()]),
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                self.optimizer.step(&mut self.params, &g);
+                scalar(&loss)?
+            }
+            Algo::Reptile => {
+                let theta = self.params.tensors(dtype, &self.device)?;
+                let rule = match s.inner_optimizer {
+                    OptimizerKind::Sgd => InnerRule::Sgd { lr: s.inner_lr },
+                    OptimizerKind::Adam => InnerRule::Adam { lr: s.inner_lr },
+                };
+                let adapted = reptile::adapt_tasks(
+                    &s.mlp,
+                    &theta,
+                    &b.xs,
+                    &b.ys,
+                    s.inner_steps,
+                    s.inner_batch,
+                    rule,
+                )?;
+                let loss = scalar(&s.mlp.loss(&adapted, &b.xq, &b.yq)?.mean(0)?)?;
+                let direction = reptile::outer_direction(&theta, &adapted)?;
+                if let Some(n) = s.anneal_iters {
+                    self.optimizer.lr =
+                        s.meta_lr * (1.0 - self.iter as f64 / n.max(1) as f64).max(0.0);
+                }
+                let g = direction.iter().map(to_host).collect::<Result<Vec<_>>>()?;
+                self.optimizer.step(&mut self.params, &g);
+                loss
+            }
+            Algo::Pretrain => {
+                let theta = self.params.tensors(dtype, &self.device)?;
+                let (loss, grads) =
+                    baselines::pretrain_loss_and_grad(&s.mlp, &theta, &b.xs, &b.ys, &b.xq, &b.yq)?;
+                let g = grads.iter().map(to_host).collect::<Result<Vec<_>>>()?;
+                self.optimizer.step(&mut self.params, &g);
+                loss
+            }
+            Algo::Scratch => {
+                let theta = self.params.tensors(dtype, &self.device)?;
+                scalar(&s.mlp.loss(&theta, &b.xq, &b.yq)?.mean(0)?)?
+            }
+        };
+        self.iter += 1;
+        Ok(loss)
+    }
+
+    /// The network's parameters as tensors (without Meta-SGD's learning rates).
+    pub fn network(&self) -> Result<Vec<Tensor>> {
+        let mut t = self
+            .params
+            .tensors(self.spec.precision.dtype(), &self.device)?;
+        t.truncate(self.net_len());
+        Ok(t)
+    }
+
+    /// Meta-SGD's learned learning rates as tensors (empty for other algorithms).
+    pub fn inner_lrs(&self) -> Result<Vec<Tensor>> {
+        let t = self
+            .params
+            .tensors(self.spec.precision.dtype(), &self.device)?;
+        Ok(t[self.net_len()..].to_vec())
+    }
+
+    /// The device tensors live on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+}
+
+/// A scalar tensor's value as `f64`.
+pub fn scalar(t: &Tensor) -> Result<f64> {
+    Ok(t.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?)
+}

@@ -1,0 +1,8 @@
+//! The meta-learning engine: pure Rust on candle-core, native and wasm alike, no web imports.
+
+pub mod meta;
+pub mod mlp;
+pub mod optim;
+pub mod params;
+pub mod rng;
+pub mod tasks;

@@ -1,0 +1,223 @@
+//! One typed experiment configuration with the paper setups as defaults and a validating
+//! check that names the field and its accepted range.
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::meta::{Algo, LearnerSpec};
+use crate::engine::mlp::{Activation, Mlp, Precision};
+use crate::engine::optim::OptimizerKind;
+use crate::engine::tasks::SineFamily;
+use crate::error::{Error, Result};
+
+/// The regression task family of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaskKind {
+    /// MAML's sine distribution (Finn et al. 2017).
+    #[serde(rename = "sine")]
+    Sine,
+    /// The Reptile demo's sine distribution (Nichol et al. 2018).
+    #[serde(rename = "sine-reptile")]
+    SineReptile,
+}
+
+impl TaskKind {
+    /// The name used on the command line and in URLs.
+    pub fn name(self) -> &'static str {
+        match self {
+            TaskKind::Sine => "sine",
+            TaskKind::SineReptile => "sine-reptile",
+        }
+    }
+
+    /// Parses a [`TaskKind::name`].
+    pub fn parse(s: &str) -> Option<Self> {
+        [TaskKind::Sine, TaskKind::SineReptile]
+            .into_iter()
+            .find(|t| t.name() == s)
+    }
+
+    /// The task family.
+    pub fn family(self) -> SineFamily {
+        match self {
+            TaskKind::Sine => SineFamily::maml(),
+            TaskKind::SineReptile => SineFamily::reptile(),
+        }
+    }
+}
+
+/// Accepted ranges, chosen so that no configuration (e.g. from a shared link) can freeze a tab.
+pub mod limits {
+    /// Tasks per meta-batch.
+    pub const META_BATCH: (usize, usize) = (1, 128);
+    /// Support points per task (K).
+    pub const K: (usize, usize) = (1, 100);
+    /// Query points per training task.
+    pub const K_QUERY: (usize, usize) = (1, 1000);
+    /// Inner-loop steps.
+    pub const INNER_STEPS: (usize, usize) = (1, 20);
+    /// Reptile's points per inner step.
+    pub const INNER_BATCH: (usize, usize) = (1, 100);
+    /// Learning rates (exclusive lower bound).
+    pub const LR: (f64, f64) = (0.0, 10.0);
+    /// Hidden layers.
+    pub const HIDDEN_LAYERS: (usize, usize) = (1, 4);
+    /// Width of a hidden layer.
+    pub const HIDDEN_WIDTH: (usize, usize) = (1, 256);
+    /// Meta-iterations.
+    pub const ITERS: (usize, usize) = (1, 200_000);
+}
+
+/// Every setting of a sine-regression run. Defaults follow the papers (see [`Config::new`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    /// Task family.
+    pub task: TaskKind,
+    /// Algorithm.
+    pub algo: Algo,
+    /// Seed of weights and training tasks.
+    pub seed: u64,
+    /// Meta-iterations.
+    pub iters: usize,
+    /// Tasks per meta-iteration.
+    pub meta_batch: usize,
+    /// Support points per task (K-shot).
+    pub k: usize,
+    /// Query points per training task.
+    pub k_query: usize,
+    /// Inner learning rate α (also the fine-tuning rate at evaluation).
+    pub inner_lr: f64,
+    /// Inner steps during meta-training.
+    pub inner_steps: usize,
+    /// Reptile: support points per inner step.
+    pub inner_batch: usize,
+    /// Reptile: inner update rule.
+    pub inner_optimizer: OptimizerKind,
+    /// Outer learning rate (Reptile: outer step size ε).
+    pub meta_lr: f64,
+    /// Outer update rule.
+    pub meta_optimizer: OptimizerKind,
+    /// Reptile: anneal ε linearly to 0 over the run.
+    pub anneal: bool,
+    /// Hidden layer widths.
+    pub hidden: Vec<usize>,
+    /// Hidden activation.
+    pub activation: Activation,
+    /// Numeric precision.
+    pub precision: Precision,
+}
+
+impl Config {
+    /// The paper setup for `task` and `algo`:
+    /// - `sine` (MAML, Finn et al. 2017): meta-batch 25, K = 10 + 10 query, MLP 1-40-40-1 ReLU,
+    ///   inner SGD α = 0.01 for 1 step, Adam meta-lr 1e-3.
+    /// - `sine-reptile` (Reptile demo): MLP 1-64-64-1 tanh, inner SGD lr 0.02, K = 10, the query
+    ///   set is the 50-point grid.
+    /// - Reptile on either: 5 inner SGD steps on minibatches of K (so 50 points per task),
+    ///   outer SGD with ε = 0.1 annealed linearly to 0; on `sine-reptile` one task per
+    ///   iteration, as the demo.
+    pub fn new(task: TaskKind, algo: Algo) -> Self {
+        let mut c = Config {
+            task,
+            algo,
+            seed: 0,
+            iters: 70_000,
+            meta_batch: 25,
+            k: 10,
+            k_query: 10,
+            inner_lr: 0.01,
+            inner_steps: 1,
+            inner_batch: 10,
+            inner_optimizer: OptimizerKind::Sgd,
+            meta_lr: 1e-3,
+            meta_optimizer: OptimizerKind::Adam,
+            anneal: false,
+            hidden: vec![40, 40],
+            activation: Activation::Relu,
+            precision: Precision::F32,
+        };
+        if task == TaskKind::SineReptile {
+            c.iters = 30_000;
+            c.hidden = vec![64, 64];
+            c.activation = Activation::Tanh;
+            c.inner_lr = 0.02;
+            c.k_query = 50;
+        }
+        if algo == Algo::Reptile {
+            c.inner_steps = 5;
+            c.inner_batch = c.k;
+            c.meta_optimizer = OptimizerKind::Sgd;
+            c.meta_lr = 0.1;
+            c.anneal = true;
+            if task == TaskKind::SineReptile {
+                c.meta_batch = 1;
+            }
+        }
+        c
+    }
+
+    /// Checks every field against [`limits`]; the error names the field and the range.
+    pub fn validate(&self) -> Result<()> {
+        use limits::*;
+        in_range("iters", self.iters, ITERS)?;
+        in_range("meta_batch", self.meta_batch, META_BATCH)?;
+        in_range("k", self.k, K)?;
+        in_range("k_query", self.k_query, K_QUERY)?;
+        in_range("inner_steps", self.inner_steps, INNER_STEPS)?;
+        in_range("inner_batch", self.inner_batch, INNER_BATCH)?;
+        lr_in_range("inner_lr", self.inner_lr)?;
+        lr_in_range("meta_lr", self.meta_lr)?;
+        in_range(
+            "hidden (number of layers)",
+            self.hidden.len(),
+            HIDDEN_LAYERS,
+        )?;
+        for &w in &self.hidden {
+            in_range("hidden (layer width)", w, HIDDEN_WIDTH)?;
+        }
+        Ok(())
+    }
+
+    /// The network this configuration trains.
+    pub fn mlp(&self) -> Mlp {
+        Mlp::new(1, &self.hidden, 1, self.activation)
+    }
+
+    /// The learner's settings.
+    pub fn learner_spec(&self) -> LearnerSpec {
+        LearnerSpec {
+            algo: self.algo,
+            mlp: self.mlp(),
+            inner_lr: self.inner_lr,
+            inner_steps: self.inner_steps,
+            inner_batch: self.inner_batch,
+            inner_optimizer: self.inner_optimizer,
+            meta_lr: self.meta_lr,
+            meta_optimizer: self.meta_optimizer,
+            anneal_iters: self.anneal.then_some(self.iters),
+            precision: self.precision,
+        }
+    }
+}
+
+fn in_range(field: &'static str, v: usize, (lo, hi): (usize, usize)) -> Result<()> {
+    if (lo..=hi).contains(&v) {
+        Ok(())
+    } else {
+        Err(Error::InvalidConfig {
+            field,
+            message: format!("{v} is outside the accepted range {lo}..={hi}"),
+        })
+    }
+}
+
+fn lr_in_range(field: &'static str, v: f64) -> Result<()> {
+    let (lo, hi) = limits::LR;
+    if v.is_finite() && v > lo && v <= hi {
+        Ok(())
+    } else {
+        Err(Error::InvalidConfig {
+            field,
+            message: format!("{v} is outside the accepted range ({lo}, {hi}]"),
+        })
+    }
+}

@@ -1,0 +1,17 @@
+//! # Metaplay
+//!
+//! A meta-learning playground: MAML (exact second order), first-order MAML, Reptile and
+//! Meta-SGD on few-shot sine regression, running natively and in the browser (WebAssembly).
+//!
+//! Layers, each depending only on the ones above it:
+//! - [`engine`]: tensors and maths on candle-core: functional MLP, task families,
+//!   meta-learners, baselines, optimisers, seeded random streams.
+//! - [`experiment`]: one typed [`experiment::Config`] with validation, and a
+//!   [`experiment::Runner`] that steps a run and evaluates it.
+#![warn(missing_docs)]
+
+pub mod engine;
+pub mod error;
+pub mod experiment;
+
+pub use error::{Error, Result};
