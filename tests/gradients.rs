@@ -240,3 +240,74 @@ fn mlp_gradient_matches_finite_differences() {
         );
     }
 }
+
+/// The hand-written reverse pass (`meta_gradient`, used in training) against candle's
+/// autograd through the differentiable inner loop (itself checked against finite differences).
+#[test]
+fn written_out_meta_gradient_equals_autograd() {
+    for (hidden, activation) in [
+        (&[8, 8][..], Activation::Relu),
+        (&[6, 5][..], Activation::Tanh),
+        (&[4, 6, 3][..], Activation::Tanh),
+    ] {
+        let mlp = Mlp::new(1, hidden, 1, activation);
+        let theta = mlp.init(&mut rng(21, Stream::Init));
+        let mut lrs = theta.clone();
+        for (i, v) in lrs.values.iter_mut().enumerate() {
+            for (j, x) in v.iter_mut().enumerate() {
+                *x = 0.02 + 0.002 * ((i * 5 + j) % 30) as f64;
+            }
+        }
+        let (_, b) = batch(3, 5, 4, 8);
+        let p = theta.tensors(DType::F64, &DEV).unwrap();
+        let l = lrs.tensors(DType::F64, &DEV).unwrap();
+        for steps in [1, 3] {
+            for first_order in [false, true] {
+                let mg = maml::meta_gradient(
+                    &mlp,
+                    &p,
+                    &b.xs,
+                    &b.ys,
+                    &b.xq,
+                    &b.yq,
+                    steps,
+                    InnerLr::Scalar(0.05),
+                    first_order,
+                )
+                .unwrap();
+                let got: Vec<f64> = mg.params.iter().flat_map(|g| to_host(g).unwrap()).collect();
+                let (loss, want) = loss_and_autograd(&mlp, &theta, None, &b, steps, first_order);
+                let err = rel_err(&got, &want);
+                assert!(
+                    err <= 1e-10,
+                    "{hidden:?} {activation:?} steps {steps} first_order {first_order}: {err:e}"
+                );
+                assert!((mg.loss.to_scalar::<f64>().unwrap() - loss).abs() <= 1e-12 * loss.abs());
+            }
+            let mg = maml::meta_gradient(
+                &mlp,
+                &p,
+                &b.xs,
+                &b.ys,
+                &b.xq,
+                &b.yq,
+                steps,
+                InnerLr::PerParam(&l),
+                false,
+            )
+            .unwrap();
+            let got: Vec<f64> = mg
+                .params
+                .iter()
+                .chain(&mg.lrs)
+                .flat_map(|g| to_host(g).unwrap())
+                .collect();
+            let (_, want) = loss_and_autograd(&mlp, &theta, Some(&lrs), &b, steps, false);
+            let err = rel_err(&got, &want);
+            assert!(
+                err <= 1e-10,
+                "Meta-SGD {hidden:?} {activation:?} steps {steps}: {err:e}"
+            );
+        }
+    }
+}

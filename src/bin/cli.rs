@@ -2,6 +2,9 @@
 //! Prints JSON lines (with `--json`) or readable lines; invalid flags exit with code 2.
 
 use std::process::ExitCode;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};

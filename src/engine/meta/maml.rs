@@ -33,7 +33,12 @@ pub fn adapt(
     lr: InnerLr<'_>,
     first_order: bool,
 ) -> Result<Vec<Tensor>> {
-    let mut p = params.to_vec();
+    let tasks = xs.dim(0)?;
+    let mut p = Mlp::replicate(params, tasks)?;
+    let alphas = match lr {
+        InnerLr::PerParam(a) => Mlp::replicate(a, tasks)?,
+        InnerLr::Scalar(_) => Vec::new(),
+    };
     for _ in 0..steps {
         let (_, grads) = mlp.loss_and_grad(&p, xs, ys)?;
         p = p
@@ -44,9 +49,9 @@ pub fn adapt(
                 let g = if first_order { g.detach() } else { g };
                 let update = match lr {
                     InnerLr::Scalar(alpha) => g.affine(alpha, 0.0)?,
-                    InnerLr::PerParam(alphas) => g.broadcast_mul(&alphas[i])?,
+                    InnerLr::PerParam(_) => g.mul(&alphas[i])?,
                 };
-                Ok(p.broadcast_sub(&update)?)
+                Ok(p.sub(&update)?)
             })
             .collect::<Result<_>>()?;
     }
@@ -69,4 +74,118 @@ pub fn meta_loss(
 ) -> Result<Tensor> {
     let adapted = adapt(mlp, params, xs, ys, steps, lr, first_order)?;
     Ok(mlp.loss(&adapted, xq, yq)?.mean(0)?)
+}
+
+/// The meta-loss and its gradient, computed by [`meta_gradient`].
+#[derive(Clone, Debug)]
+pub struct MetaGradient {
+    /// Mean query loss after adaptation.
+    pub loss: Tensor,
+    /// Gradient with respect to the shared initialisation, shaped as the parameters.
+    pub params: Vec<Tensor>,
+    /// Gradient with respect to Meta-SGD's per-parameter rates (empty for a scalar rate).
+    pub lrs: Vec<Tensor>,
+}
+
+/// The same meta-gradient as `meta_loss(..).backward()`, by reverse mode written out:
+/// with `v_S = ∇L_query(θ_S)/T`, each inner step `θ_{k+1} = θ_k − α ⊙ ∇L_support(θ_k)` is
+/// undone as `v_k = v_{k+1} − H_k·(α ⊙ v_{k+1})` (a Hessian-vector product,
+/// [`crate::engine::mlp::Backprop::hvp`]) and, for Meta-SGD, `∂α += −∇L_support(θ_k) ⊙ v_{k+1}`;
+/// first-order MAML keeps `v_k = v_{k+1}`. The result is `Σ_t v_0`. Unlike candle's generic
+/// `backward` it computes no gradient for constants and allocates no zero accumulators:
+/// about twice as fast, and checked against it (and finite differences) in the tests.
+#[allow(clippy::too_many_arguments)]
+pub fn meta_gradient(
+    mlp: &Mlp,
+    params: &[Tensor],
+    xs: &Tensor,
+    ys: &Tensor,
+    xq: &Tensor,
+    yq: &Tensor,
+    steps: usize,
+    lr: InnerLr<'_>,
+    first_order: bool,
+) -> Result<MetaGradient> {
+    let tasks = xs.dim(0)?;
+    let mut p = Mlp::replicate(params, tasks)?;
+    let alphas = match lr {
+        InnerLr::PerParam(a) => Mlp::replicate(a, tasks)?,
+        InnerLr::Scalar(_) => Vec::new(),
+    };
+    let scaled = |v: &[Tensor]| -> Result<Vec<Tensor>> {
+        v.iter()
+            .enumerate()
+            .map(|(i, v)| {
+                Ok(match lr {
+                    InnerLr::Scalar(alpha) => v.affine(alpha, 0.0)?,
+                    InnerLr::PerParam(_) => v.mul(&alphas[i])?,
+                })
+            })
+            .collect()
+    };
+    let mut passes = Vec::with_capacity(steps);
+    for _ in 0..steps {
+        let pass = mlp.backprop(&p, xs, ys)?;
+        p = p
+            .iter()
+            .zip(scaled(&pass.grads)?)
+            .map(|(p, s)| Ok(p.sub(&s)?))
+            .collect::<Result<_>>()?;
+        passes.push(pass);
+    }
+    let query = mlp.backprop(&p, xq, yq)?;
+    let mut v: Vec<Tensor> = query
+        .grads
+        .iter()
+        .map(|g| Ok(g.affine(1.0 / tasks as f64, 0.0)?))
+        .collect::<Result<_>>()?;
+    let mut lr_grads: Vec<Tensor> = Vec::new();
+    for pass in passes.iter().rev() {
+        if !alphas.is_empty() {
+            let d: Vec<Tensor> = pass
+                .grads
+                .iter()
+                .zip(&v)
+                .map(|(g, v)| Ok(g.mul(v)?))
+                .collect::<Result<_>>()?;
+            lr_grads = if lr_grads.is_empty() {
+                d
+            } else {
+                lr_grads
+                    .iter()
+                    .zip(&d)
+                    .map(|(a, d)| Ok(a.add(d)?))
+                    .collect::<Result<_>>()?
+            };
+        }
+        if !first_order {
+            let hu = pass.hvp(&scaled(&v)?)?;
+            v = v
+                .iter()
+                .zip(&hu)
+                .map(|(v, h)| Ok(v.sub(h)?))
+                .collect::<Result<_>>()?;
+        }
+    }
+    let sum_tasks = |v: &[Tensor], like: &[Tensor], sign: f64| -> Result<Vec<Tensor>> {
+        let ones = Tensor::ones((1, tasks), xs.dtype(), xs.device())?;
+        v.iter()
+            .zip(like)
+            .map(|(v, p)| {
+                Ok(ones
+                    .matmul(&v.reshape((tasks, p.elem_count()))?)?
+                    .affine(sign, 0.0)?
+                    .reshape(p.shape())?)
+            })
+            .collect()
+    };
+    let lrs = match lr {
+        InnerLr::PerParam(a) => sum_tasks(&lr_grads, a, -1.0)?,
+        InnerLr::Scalar(_) => Vec::new(),
+    };
+    Ok(MetaGradient {
+        loss: query.loss.mean(0)?,
+        params: sum_tasks(&v, params, 1.0)?,
+        lrs,
+    })
 }

@@ -163,19 +163,15 @@ impl Learner {
         let s = &self.spec;
         let loss = match s.algo {
             Algo::Maml | Algo::Fomaml | Algo::MetaSgd => {
-                let vars = self.params.vars(dtype, &self.device)?;
-                let ts: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
-                let (theta, lr) = match s.algo {
-                    Algo::MetaSgd => ts.split_at(self.net_len()),
-                    _ => (ts.as_slice(), &[][..]),
-                };
-                let inner = if lr.is_empty() {
+                let ts = self.params.tensors(dtype, &self.device)?;
+                let (theta, lrs) = ts.split_at(self.net_len());
+                let inner = if lrs.is_empty() {
                     InnerLr::Scalar(s.inner_lr)
                 } else {
-                    InnerLr::PerParam(lr)
+                    InnerLr::PerParam(lrs)
                 };
                 let first_order = s.algo == Algo::Fomaml;
-                let loss = maml::meta_loss(
+                let mg = maml::meta_gradient(
                     &s.mlp,
                     theta,
                     &b.xs,
@@ -186,16 +182,14 @@ impl Learner {
                     inner,
                     first_order,
                 )?;
-                let grads = loss.backward()?;
-                let g = vars
+                let g = mg
+                    .params
                     .iter()
-                    .map(|v| match grads.get(v) {
-                        Some(g) => to_host(g),
-                        None => Ok(vec![0.0; v.elem_count()]),
-                    })
+                    .chain(&mg.lrs)
+                    .map(to_host)
                     .collect::<Result<Vec<_>>>()?;
                 self.optimizer.step(&mut self.params, &g);
-                scalar(&loss)?
+                scalar(&mg.loss)?
             }
             Algo::Reptile => {
                 let theta = self.params.tensors(dtype, &self.device)?;

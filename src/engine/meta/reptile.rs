@@ -34,7 +34,7 @@ pub fn adapt_tasks(
     rule: InnerRule,
 ) -> Result<Vec<Tensor>> {
     let n = xs.dim(1)?;
-    let mut p = params.to_vec();
+    let mut p = Mlp::replicate(params, xs.dim(0)?)?;
     let mut moments: Vec<Tensor> = Vec::new();
     for s in 0..steps {
         let start = (s * batch_size) % n;
@@ -45,7 +45,7 @@ pub fn adapt_tasks(
             InnerRule::Sgd { lr } => p
                 .iter()
                 .zip(&grads)
-                .map(|(p, g)| Ok(p.broadcast_sub(&g.affine(lr, 0.0)?)?))
+                .map(|(p, g)| Ok(p.sub(&g.affine(lr, 0.0)?)?))
                 .collect::<Result<_>>()?,
             InnerRule::Adam { lr } => {
                 const B2: f64 = 0.999;
@@ -68,7 +68,7 @@ pub fn adapt_tasks(
                     .zip(grads.iter().zip(&moments))
                     .map(|(p, (g, v))| {
                         let denom = v.affine(1.0 / c2, 0.0)?.sqrt()?.affine(1.0, EPS)?;
-                        Ok(p.broadcast_sub(&g.div(&denom)?.affine(lr, 0.0)?)?)
+                        Ok(p.sub(&g.div(&denom)?.affine(lr, 0.0)?)?)
                     })
                     .collect::<Result<_>>()?
             }
