@@ -1,0 +1,71 @@
+//! The `metaplay` command line: JSON lines out, exit code 2 on invalid flags.
+
+use std::process::Command;
+
+fn metaplay(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_metaplay"))
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+#[test]
+fn train_prints_progress_timing_and_eval_as_json_lines() {
+    let out = metaplay(&[
+        "train",
+        "--iters",
+        "200",
+        "--seed",
+        "1",
+        "--eval-tasks",
+        "50",
+        "--eval-steps",
+        "1,5",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["config", "progress", "progress", "timing", "eval"]);
+    assert_eq!(events[2]["iter"], 200);
+    assert!(events[3]["ms_per_iter_median"].as_f64().unwrap() > 0.0);
+    let eval = &events[4];
+    let (pre, one) = (
+        eval["pre_mse"].as_f64().unwrap(),
+        eval["post_mse_1"].as_f64().unwrap(),
+    );
+    assert!(
+        one < pre && eval["post_mse_5"].as_f64().unwrap().is_finite(),
+        "{eval}"
+    );
+}
+
+#[test]
+fn invalid_flags_exit_with_code_2_and_a_clear_message() {
+    for (args, needle) in [
+        (&["train", "--algo", "nope"][..], "unknown algorithm 'nope'"),
+        (
+            &["train", "--meta-batch", "0", "--iters", "1"][..],
+            "meta_batch",
+        ),
+        (&["train", "--inner-lr=-1", "--iters", "1"][..], "inner_lr"),
+        (&["train", "--hidden", "40,x"][..], "layer width"),
+        (&["train", "--iters", "1000000"][..], "iters"),
+    ] {
+        let out = metaplay(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
