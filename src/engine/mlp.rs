@@ -105,13 +105,9 @@ impl Mlp {
         set
     }
 
-    /// `x·W + b` with per-task `W` `[T, in, out]` and `b` `[T, 1, out]`. The bias is spread
-    /// over the points by a matmul with ones rather than a broadcast: candle differentiates a
-    /// broadcast with a strided reduction, many times slower than the equivalent gemm.
+    /// `x·W + b` with per-task `W` `[T, in, out]` and `b` `[T, 1, out]`.
     fn linear(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
-        let (t, n, _) = x.dims3()?;
-        let ones = Tensor::ones((t, n, 1), x.dtype(), x.device())?;
-        Ok(x.matmul(w)?.add(&ones.matmul(b)?)?)
+        Ok(x.matmul(w)?.broadcast_add(b)?)
     }
 
     /// Per-task copies `[T, ...]` of shared parameters (per-task ones are returned as they
@@ -148,8 +144,10 @@ impl Mlp {
             }
             let (out, slope) = match self.activation {
                 Activation::Relu => {
-                    let mask = z.gt(0.0)?.to_dtype(z.dtype())?.detach();
-                    (z.mul(&mask)?, mask)
+                    let out = z.relu()?;
+                    // 1 where z > 0: the slope, constant for autograd (sign has no gradient)
+                    let mask = out.sign()?.detach();
+                    (out, mask)
                 }
                 Activation::Tanh => {
                     let y = z.tanh()?;
@@ -269,9 +267,7 @@ impl Backprop {
         let mut r_inputs: Vec<Option<Tensor>> = vec![None; layers];
         let mut r_z = Vec::with_capacity(layers);
         for l in 0..layers {
-            let mut rz = inputs[l]
-                .matmul(&u[2 * l])?
-                .add(&self.ones.transpose(1, 2)?.matmul(&u[2 * l + 1])?)?;
+            let mut rz = inputs[l].matmul(&u[2 * l])?.broadcast_add(&u[2 * l + 1])?;
             if let Some(ra) = &r_inputs[l] {
                 rz = rz.add(&ra.matmul(&self.params[2 * l])?)?;
             }
