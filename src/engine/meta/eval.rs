@@ -21,6 +21,8 @@ pub struct MseSummary {
     pub se: f64,
     /// Median over tasks.
     pub median: f64,
+    /// Tasks whose MSE is NaN or infinite (adaptation diverged); they make `mean` NaN.
+    pub non_finite: usize,
 }
 
 impl MseSummary {
