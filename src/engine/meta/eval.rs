@@ -38,10 +38,12 @@ impl MseSummary {
             m if m % 2 == 1 => sorted[m / 2],
             m => 0.5 * (sorted[m / 2 - 1] + sorted[m / 2]),
         };
+        let non_finite = values.iter().filter(|v| !v.is_finite()).count();
         Self {
             mean,
             se: (var / n).sqrt(),
             median,
+            non_finite,
         }
     }
 }
