@@ -2,12 +2,17 @@
 
 use serde::Serialize;
 
+use candle_core::Tensor;
+
 use crate::engine::meta::eval::{adaptation_mse, MseSummary};
-use crate::engine::meta::Learner;
+use crate::engine::meta::{maml, Algo, InnerLr, Learner};
+use crate::engine::params::to_host;
 use crate::engine::rng::{rng, Rng, Stream};
+use crate::engine::tasks::RegressionBatch;
 use crate::engine::tasks::{RegressionFamily, SineFamily};
 use crate::error::{Error, Result};
 use crate::experiment::config::Config;
+use crate::experiment::protocol::FitCurves;
 
 /// How a run is evaluated (defaults: the MAML paper and the JAX reference).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -127,6 +132,52 @@ impl Runner {
                 .zip(&per_task[1..])
                 .map(|(&s, v)| (s, MseSummary::of(v)))
                 .collect(),
+        })
+    }
+
+    /// Mean query MSE over `batch` after `steps` adaptation steps (validation loss).
+    pub fn mse_after(&self, batch: &RegressionBatch, steps: usize) -> Result<f64> {
+        Ok(MseSummary::of(&adaptation_mse(&self.learner, batch, &[steps])?[0]).mean)
+    }
+
+    /// The network's predictions at `grid` before adaptation and after 1 and `steps` SGD steps
+    /// on `points` (with the run's inner learning rate; Meta-SGD: its learned rates).
+    pub fn fit_curves(
+        &self,
+        points: &[(f64, f64)],
+        grid: &[f64],
+        steps: usize,
+    ) -> Result<FitCurves> {
+        let spec = self.learner.spec();
+        let dtype = spec.precision.dtype();
+        let device = self.learner.device();
+        let xg = Tensor::from_slice(grid, (1, grid.len(), 1), device)?.to_dtype(dtype)?;
+        let theta = self.learner.network()?;
+        let predict = |p: &[Tensor]| -> Result<Vec<f64>> { to_host(&spec.mlp.forward(p, &xg)?) };
+        let before = predict(&theta)?;
+        if points.is_empty() {
+            return Ok(FitCurves {
+                one: before.clone(),
+                many: before.clone(),
+                before,
+            });
+        }
+        let xs: Vec<f64> = points.iter().map(|p| p.0).collect();
+        let ys: Vec<f64> = points.iter().map(|p| p.1).collect();
+        let xs = Tensor::from_slice(&xs, (1, xs.len(), 1), device)?.to_dtype(dtype)?;
+        let ys = Tensor::from_slice(&ys, (1, ys.len(), 1), device)?.to_dtype(dtype)?;
+        let lrs = self.learner.inner_lrs()?;
+        let lr = if spec.algo == Algo::MetaSgd {
+            InnerLr::PerParam(&lrs)
+        } else {
+            InnerLr::Scalar(spec.inner_lr)
+        };
+        let one = maml::adapt(&spec.mlp, &theta, &xs, &ys, 1, lr, true)?;
+        let many = maml::adapt(&spec.mlp, &one, &xs, &ys, steps.saturating_sub(1), lr, true)?;
+        Ok(FitCurves {
+            before,
+            one: predict(&one)?,
+            many: predict(&many)?,
         })
     }
 }

@@ -1,0 +1,92 @@
+//! Messages between the playground page and the training worker (serde enums; the page
+//! sends [`Command`]s, the worker answers with [`Event`]s).
+
+use serde::{Deserialize, Serialize};
+
+use crate::experiment::config::Config;
+
+/// Most runs an experiment compares side by side.
+pub const MAX_RUNS: usize = 4;
+
+/// What the fit chart shows: a task and the support points the runs adapt to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FitRequest {
+    /// Amplitude of the held-out sine task.
+    pub amplitude: f64,
+    /// Phase of the held-out sine task.
+    pub phase: f64,
+    /// Support points `(x, y)` (sampled from the task, or placed by the user).
+    pub points: Vec<(f64, f64)>,
+    /// Adaptation steps of the "after N steps" curve.
+    pub steps: usize,
+}
+
+/// Page → worker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Command {
+    /// Start over with these runs (1..=[`MAX_RUNS`]), paused at iteration 0.
+    Configure {
+        /// One configuration per run.
+        runs: Vec<Config>,
+    },
+    /// Train until every run has done its iterations, or until `Pause`.
+    Play,
+    /// Stop training after the current chunk.
+    Pause,
+    /// One meta-iteration of every run.
+    Step,
+    /// What the fit chart should show; answered with [`Event::Fit`] now and after each chunk.
+    Fit(FitRequest),
+}
+
+/// Predictions of one run on the fit chart's grid.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FitCurves {
+    /// Before adaptation.
+    pub before: Vec<f64>,
+    /// After one step.
+    pub one: Vec<f64>,
+    /// After N steps.
+    pub many: Vec<f64>,
+}
+
+/// Worker → page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Event {
+    /// The worker's wasm is initialised and listens.
+    Ready,
+    /// New training progress since the last event (one event per ~50 ms chunk).
+    Progress {
+        /// Meta-iterations done, per run.
+        iters: Vec<usize>,
+        /// New `(iteration, meta-loss)` points per run (mean over the chunk).
+        losses: Vec<Vec<(usize, f64)>>,
+        /// New `(iteration, validation post-adaptation MSE)` points per run.
+        validation: Vec<Vec<(usize, f64)>>,
+        /// Meta-iterations per second over the chunk (all runs together).
+        iters_per_sec: f64,
+        /// Milliseconds per meta-iteration of one run, over the chunk.
+        ms_per_iter: f64,
+        /// True when training is going on.
+        playing: bool,
+    },
+    /// The fit chart's curves: `grid` x values, per run the predictions.
+    Fit {
+        /// x values.
+        grid: Vec<f64>,
+        /// One entry per run.
+        runs: Vec<FitCurves>,
+    },
+    /// A run stopped because its loss was not finite.
+    Diverged {
+        /// Which run.
+        run: usize,
+        /// What happened and the likely cause.
+        message: String,
+    },
+    /// Something failed; the message says what.
+    Error {
+        /// Human-readable description.
+        message: String,
+    },
+}

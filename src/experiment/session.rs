@@ -1,0 +1,216 @@
+//! The training session the worker runs: up to [`MAX_RUNS`] runs stepped side by side in
+//! time-boxed chunks, answering [`Command`]s with [`Event`]s. Plain Rust, tested natively; the
+//! worker binary only moves messages and schedules chunks.
+
+use crate::engine::rng::{rng, Stream};
+use crate::engine::tasks::{RegressionBatch, RegressionFamily};
+use crate::error::Error;
+use crate::experiment::protocol::{Command, Event, FitRequest, MAX_RUNS};
+use crate::experiment::runner::Runner;
+
+/// Validation tasks per run (post-adaptation MSE shown beside the meta-loss).
+const VALIDATION_TASKS: usize = 50;
+/// Query points per validation task.
+const VALIDATION_QUERY: usize = 50;
+/// Points of the fit chart's grid on [−5, 5].
+const FIT_GRID: usize = 101;
+
+/// Runs trained together, and what the page asked to see.
+#[derive(Default)]
+pub struct Session {
+    runs: Vec<Runner>,
+    validation: Vec<RegressionBatch>,
+    stopped: Vec<bool>,
+    playing: bool,
+    fit: Option<FitRequest>,
+}
+
+impl Session {
+    /// An empty session (no runs until `Configure`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// True while training should continue.
+    pub fn playing(&self) -> bool {
+        self.playing
+    }
+
+    /// The runs.
+    pub fn runs(&self) -> &[Runner] {
+        &self.runs
+    }
+
+    /// Applies a command; returns the events to send back.
+    pub fn handle(&mut self, command: Command) -> Vec<Event> {
+        match command {
+            Command::Configure { runs } => {
+                self.playing = false;
+                if runs.is_empty() || runs.len() > MAX_RUNS {
+                    return vec![Event::Error {
+                        message: format!("runs: {} given, accepted 1..={MAX_RUNS}", runs.len()),
+                    }];
+                }
+                let built: Result<Vec<Runner>, Error> = runs.into_iter().map(Runner::new).collect();
+                match built {
+                    Ok(runs) => {
+                        self.validation = runs
+                            .iter()
+                            .map(|r| {
+                                let c = r.config();
+                                let mut g = rng(c.seed, Stream::Validation);
+                                r.family().sample_batch(
+                                    &mut g,
+                                    VALIDATION_TASKS,
+                                    c.k,
+                                    VALIDATION_QUERY,
+                                )
+                            })
+                            .collect();
+                        self.stopped = vec![false; runs.len()];
+                        self.runs = runs;
+                        let mut events = vec![self.progress(vec![], vec![], 0.0, 0.0)];
+                        events.extend(self.fit_event());
+                        events
+                    }
+                    Err(e) => vec![Event::Error {
+                        message: e.to_string(),
+                    }],
+                }
+            }
+            Command::Play => {
+                self.playing = !self.runs.is_empty();
+                vec![]
+            }
+            Command::Pause => {
+                self.playing = false;
+                vec![self.progress(vec![], vec![], 0.0, 0.0)]
+            }
+            Command::Step => {
+                self.playing = false;
+                self.chunk(f64::INFINITY, 1, &|| 0.0)
+            }
+            Command::Fit(request) => {
+                self.fit = Some(request);
+                self.fit_event().into_iter().collect()
+            }
+        }
+    }
+
+    /// Steps every unfinished run in turn until `budget_ms` (by `clock`, in ms) has passed or
+    /// `max_rounds` rounds are done; returns one batched progress event (and the fit curves).
+    pub fn chunk(
+        &mut self,
+        budget_ms: f64,
+        max_rounds: usize,
+        clock: &dyn Fn() -> f64,
+    ) -> Vec<Event> {
+        let n = self.runs.len();
+        let mut sums = vec![(0.0, 0usize); n];
+        let mut validation = vec![Vec::new(); n];
+        let mut events = Vec::new();
+        let start = clock();
+        let mut steps = 0usize;
+        for _ in 0..max_rounds {
+            let mut any = false;
+            for i in 0..n {
+                let r = &mut self.runs[i];
+                if self.stopped[i] || r.iter() >= r.config().iters {
+                    continue;
+                }
+                any = true;
+                match r.step() {
+                    Ok(loss) => {
+                        sums[i].0 += loss;
+                        sums[i].1 += 1;
+                        steps += 1;
+                        let it = r.iter();
+                        if it % 100 == 0 || it == r.config().iters {
+                            match r.mse_after(&self.validation[i], r.config().inner_steps) {
+                                Ok(v) => validation[i].push((it, v)),
+                                Err(e) => events.push(Event::Error {
+                                    message: e.to_string(),
+                                }),
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        self.stopped[i] = true;
+                        let message = match e {
+                            Error::Diverged { iter, loss } => format!(
+                                "run {} ({}) diverged at iteration {iter}: meta-loss {loss}. The inner or meta learning rate is probably too high; lower it and reset.",
+                                i + 1,
+                                r.config().algo.name()
+                            ),
+                            other => other.to_string(),
+                        };
+                        events.push(Event::Diverged { run: i, message });
+                    }
+                }
+            }
+            if !any {
+                self.playing = false;
+                break;
+            }
+            if clock() - start >= budget_ms {
+                break;
+            }
+        }
+        let elapsed = (clock() - start).max(1e-9);
+        let losses = sums
+            .iter()
+            .zip(&self.runs)
+            .map(|(&(s, c), r)| {
+                if c > 0 {
+                    vec![(r.iter(), s / c as f64)]
+                } else {
+                    vec![]
+                }
+            })
+            .collect();
+        let rate = steps as f64 / elapsed * 1e3;
+        let ms = if steps > 0 {
+            elapsed / steps as f64
+        } else {
+            0.0
+        };
+        events.push(self.progress(losses, validation, rate, ms));
+        events.extend(self.fit_event());
+        events
+    }
+
+    fn progress(
+        &self,
+        losses: Vec<Vec<(usize, f64)>>,
+        validation: Vec<Vec<(usize, f64)>>,
+        rate: f64,
+        ms: f64,
+    ) -> Event {
+        Event::Progress {
+            iters: self.runs.iter().map(Runner::iter).collect(),
+            losses,
+            validation,
+            iters_per_sec: rate,
+            ms_per_iter: ms,
+            playing: self.playing,
+        }
+    }
+
+    fn fit_event(&self) -> Option<Event> {
+        let fit = self.fit.as_ref()?;
+        let grid: Vec<f64> = (0..FIT_GRID)
+            .map(|i| -5.0 + 10.0 * i as f64 / (FIT_GRID - 1) as f64)
+            .collect();
+        let runs: Result<Vec<_>, Error> = self
+            .runs
+            .iter()
+            .map(|r| r.fit_curves(&fit.points, &grid, fit.steps))
+            .collect();
+        Some(match runs {
+            Ok(runs) => Event::Fit { grid, runs },
+            Err(e) => Event::Error {
+                message: e.to_string(),
+            },
+        })
+    }
+}
