@@ -7,11 +7,17 @@
 //! - [`engine`]: tensors and maths on candle-core: functional MLP, task families,
 //!   meta-learners, baselines, optimisers, seeded random streams.
 //! - [`experiment`]: one typed [`experiment::Config`] with validation, and a
-//!   [`experiment::Runner`] that steps a run and evaluates it.
+//!   [`experiment::Runner`] that steps a run and evaluates it; the worker protocol and the
+//!   training session the worker runs.
+//! - `worker` and `ui` (wasm32 only): the web worker and the Leptos playground.
 #![warn(missing_docs)]
 
 pub mod engine;
 pub mod error;
 pub mod experiment;
+#[cfg(target_arch = "wasm32")]
+pub mod ui;
+#[cfg(target_arch = "wasm32")]
+pub mod worker;
 
 pub use error::{Error, Result};

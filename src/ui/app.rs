@@ -1,0 +1,377 @@
+//! The playground: runs, status, charts, and the wiring to the training worker.
+
+use leptos::html;
+use leptos::prelude::*;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{MessageEvent, MouseEvent, Worker};
+
+use super::charts::{self, css_color, LossSeries, PlotArea};
+use super::controls::{algo_label, with_algo, Controls};
+use crate::engine::meta::Algo;
+use crate::engine::rng::{rng, Stream};
+use crate::engine::tasks::{RegressionFamily, SineTask, TaskFamily};
+use crate::experiment::config::{Config, TaskKind};
+use crate::experiment::protocol::{Command, Event, FitCurves, FitRequest, MAX_RUNS};
+
+/// The experiment a fresh page shows: the MAML paper's comparison.
+fn default_runs() -> Vec<Config> {
+    let mut maml = Config::new(TaskKind::Sine, Algo::Maml);
+    maml.iters = 10_000;
+    let pre = with_algo(&maml, Algo::Pretrain);
+    vec![maml, pre]
+}
+
+/// A held-out task for the fit chart and its K support points (task `index` of a fixed stream).
+fn held_out(task: TaskKind, index: u64, k: usize) -> (SineTask, Vec<(f64, f64)>) {
+    let family = task.family();
+    let mut g = rng(10_000 + index, Stream::Validation);
+    let t = family.sample_task(&mut g);
+    let points = family
+        .sample_inputs(&mut g, k)
+        .into_iter()
+        .map(|x| (x, family.target(&t, x)))
+        .collect();
+    (t, points)
+}
+
+fn send(worker: StoredValue<Option<Worker>, LocalStorage>, command: &Command) {
+    worker.with_value(|w| {
+        if let (Some(w), Ok(v)) = (w, serde_wasm_bindgen::to_value(command)) {
+            let _ = w.post_message(&v);
+        }
+    });
+}
+
+/// The whole page.
+#[component]
+pub fn App() -> impl IntoView {
+    let runs = RwSignal::new(default_runs());
+    let selected = RwSignal::new(0usize);
+    let problem = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<String>);
+    let notice = RwSignal::new(None::<String>);
+    let ready = RwSignal::new(false);
+    let playing = RwSignal::new(false);
+    let iters = RwSignal::new(Vec::<usize>::new());
+    let losses = RwSignal::new(Vec::<Vec<(usize, f64)>>::new());
+    let validation = RwSignal::new(Vec::<Vec<(usize, f64)>>::new());
+    let rate = RwSignal::new(0.0f64);
+    let ms_per_iter = RwSignal::new(0.0f64);
+    let elapsed_ms = RwSignal::new(0.0f64);
+    let last_progress = StoredValue::new(None::<f64>);
+    let log_scale = RwSignal::new(true);
+    let fit_steps = RwSignal::new(10usize);
+    let task_index = RwSignal::new(0u64);
+    let task = RwSignal::new(held_out(TaskKind::Sine, 0, 10).0);
+    let points = RwSignal::new(held_out(TaskKind::Sine, 0, 10).1);
+    let fit = RwSignal::new((Vec::<f64>::new(), Vec::<FitCurves>::new()));
+    let plot_area = StoredValue::new(None::<PlotArea>);
+    let worker = StoredValue::new_local(None::<Worker>);
+    let loss_canvas = NodeRef::<html::Canvas>::new();
+    let fit_canvas = NodeRef::<html::Canvas>::new();
+
+    // The training worker and its messages.
+    match Worker::new("./worker_loader.js") {
+        Ok(w) => {
+            let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |msg: MessageEvent| {
+                let events: Vec<Event> = match serde_wasm_bindgen::from_value(msg.data()) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        return error.set(Some(format!("unreadable message from the worker: {e}")))
+                    }
+                };
+                for event in events {
+                    match event {
+                        Event::Ready => ready.set(true),
+                        Event::Progress {
+                            iters: it,
+                            losses: l,
+                            validation: v,
+                            iters_per_sec,
+                            ms_per_iter: ms,
+                            playing: p,
+                        } => {
+                            let now = js_sys::Date::now();
+                            if playing.get_untracked() {
+                                if let Some(t) = last_progress.get_value() {
+                                    elapsed_ms.update(|e| *e += now - t);
+                                }
+                            }
+                            last_progress.set_value(Some(now));
+                            iters.set(it);
+                            if !l.is_empty() {
+                                losses.update(|h| {
+                                    h.resize(l.len(), Vec::new());
+                                    h.iter_mut().zip(l).for_each(|(h, l)| h.extend(l));
+                                });
+                            }
+                            if !v.is_empty() {
+                                validation.update(|h| {
+                                    h.resize(v.len(), Vec::new());
+                                    h.iter_mut().zip(v).for_each(|(h, v)| h.extend(v));
+                                });
+                            }
+                            if iters_per_sec > 0.0 {
+                                rate.set(iters_per_sec);
+                                ms_per_iter.set(ms);
+                            }
+                            playing.set(p);
+                        }
+                        Event::Fit { grid, runs } => fit.set((grid, runs)),
+                        Event::Diverged { message, .. } => notice.set(Some(message)),
+                        Event::Error { message } => error.set(Some(message)),
+                    }
+                }
+            });
+            w.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+            on_message.forget();
+            let on_error =
+                Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |e: web_sys::ErrorEvent| {
+                    error.set(Some(format!("the training worker failed: {}", e.message())));
+                });
+            w.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+            on_error.forget();
+            worker.set_value(Some(w));
+        }
+        Err(e) => error.set(Some(format!("cannot start the training worker: {e:?}"))),
+    }
+
+    let fit_request = move || {
+        let t = task.get();
+        FitRequest {
+            amplitude: t.amplitude,
+            phase: t.phase,
+            points: points.get(),
+            steps: fit_steps.get(),
+        }
+    };
+    let reset = move || {
+        losses.set(Vec::new());
+        validation.set(Vec::new());
+        iters.set(Vec::new());
+        elapsed_ms.set(0.0);
+        rate.set(0.0);
+        notice.set(None);
+        last_progress.set_value(None);
+        send(
+            worker,
+            &Command::Configure {
+                runs: runs.get_untracked(),
+            },
+        );
+        send(worker, &Command::Fit(fit_request()));
+    };
+    // Any change of the runs starts the experiment over (once the worker listens).
+    Effect::new(move |_| {
+        runs.track();
+        if ready.get() {
+            reset();
+        }
+    });
+    // A new task family or K gives new held-out support points.
+    let task_and_k = Memo::new(move |_| runs.with(|r| (r[0].task, r[0].k)));
+    Effect::new(move |_| {
+        let (kind, k) = task_and_k.get();
+        let (t, p) = held_out(kind, task_index.get(), k);
+        task.set(t);
+        points.set(p);
+    });
+    Effect::new(move |_| {
+        let request = fit_request();
+        if ready.get_untracked() {
+            send(worker, &Command::Fit(request));
+        }
+    });
+
+    // Charts.
+    Effect::new(move |_| {
+        let Some(canvas) = loss_canvas.get() else {
+            return;
+        };
+        let colors: Vec<_> = (0..4).map(|i| charts::RUN_COLORS[i]).collect();
+        let max_iter = runs.with(|r| r.iter().map(|c| c.iters).max().unwrap_or(1));
+        let result = losses.with(|l| {
+            validation.with(|v| {
+                let series: Vec<LossSeries> = (0..runs.with(Vec::len))
+                    .map(|i| LossSeries {
+                        color: colors[i % 4],
+                        train: l.get(i).map(Vec::as_slice).unwrap_or(&[]),
+                        validation: v.get(i).map(Vec::as_slice).unwrap_or(&[]),
+                    })
+                    .collect();
+                charts::draw_loss(canvas.clone(), &series, log_scale.get(), max_iter)
+            })
+        });
+        if let Err(e) = result {
+            error.set(Some(format!("cannot draw the meta-loss chart: {e}")));
+        }
+    });
+    Effect::new(move |_| {
+        let Some(canvas) = fit_canvas.get() else {
+            return;
+        };
+        let kind = runs.with(|r| r[0].task);
+        let family = kind.family();
+        let t = task.get();
+        let truth: Vec<(f64, f64)> = (0..=200)
+            .map(|i| -5.0 + i as f64 * 0.05)
+            .map(|x| (x, family.target(&t, x)))
+            .collect();
+        let result = fit.with(|(grid, curves)| {
+            points.with(|p| charts::draw_fit(canvas.clone(), &truth, p, grid, curves))
+        });
+        match result {
+            Ok(area) => plot_area.set_value(Some(area)),
+            Err(e) => error.set(Some(format!("cannot draw the fit chart: {e}"))),
+        }
+    });
+
+    // Click on the fit chart: remove the point under the cursor, or add one.
+    let on_fit_click = move |ev: MouseEvent| {
+        let (Some(canvas), Some(area)) = (fit_canvas.get(), plot_area.get_value()) else {
+            return;
+        };
+        let rect = canvas.get_bounding_client_rect();
+        if rect.width() <= 0.0 {
+            return;
+        }
+        let scale = canvas.width() as f64 / rect.width();
+        let px = (ev.client_x() as f64 - rect.left()) * scale;
+        let py = (ev.client_y() as f64 - rect.top()) * scale;
+        let (x, y) = area.to_data(px, py);
+        let near = points.with(|p| {
+            p.iter().position(|&(qx, qy)| {
+                let (a, b) = area.to_pixel(qx, qy);
+                (a - px).hypot(b - py) <= 10.0 * scale.max(1.0)
+            })
+        });
+        match near {
+            Some(i) => points.update(|p| {
+                p.remove(i);
+            }),
+            None if (-5.0..=5.0).contains(&x)
+                && y.abs() <= charts::Y_MAX
+                && points.with(Vec::len) < 100 =>
+            {
+                points.update(|p| p.push((x, y)))
+            }
+            None => {}
+        }
+    };
+
+    let max_iter = move || iters.with(|i| i.iter().copied().max().unwrap_or(0));
+    let total_iters = move || runs.with(|r| r.iter().map(|c| c.iters).max().unwrap_or(1));
+    let legend = move || {
+        runs.get()
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let n = runs.with(Vec::len);
+                view! {
+                    <li class="run" class:selected=move || selected.get() == i data-testid=format!("run-{i}")>
+                        <button class="run-select" on:click=move |_| selected.set(i) aria-pressed=move || (selected.get() == i).to_string()>
+                            <span class="swatch" style=format!("background:{}", css_color(i))></span>
+                            {algo_label(c.algo)}
+                            <small>{move || format!(" · {} it", iters.with(|it| it.get(i).copied().unwrap_or(0)))}</small>
+                        </button>
+                        {(n > 1).then(|| view! {
+                            <button class="run-remove" title="Remove this run" aria-label=format!("Remove run {}", i + 1)
+                                on:click=move |_| {
+                                    runs.update(|r| { r.remove(i); });
+                                    selected.set(0);
+                                }>"×"</button>
+                        })}
+                    </li>
+                }
+            })
+            .collect_view()
+    };
+    let add_run = move |_| {
+        let used: Vec<Algo> = runs.with(|r| r.iter().map(|c| c.algo).collect());
+        let next = [
+            Algo::Maml,
+            Algo::Pretrain,
+            Algo::Fomaml,
+            Algo::Reptile,
+            Algo::MetaSgd,
+            Algo::Scratch,
+        ]
+        .into_iter()
+        .find(|a| !used.contains(a))
+        .unwrap_or(Algo::Maml);
+        let base = runs.with(|r| r[selected.get_untracked().min(r.len() - 1)].clone());
+        runs.update(|r| r.push(with_algo(&base, next)));
+        selected.set(runs.with(Vec::len) - 1);
+    };
+
+    view! {
+        <div id="error-banner" class="banner error" data-testid="error-banner" role="alert"
+            hidden=move || error.get().is_none()>
+            {move || error.get().unwrap_or_default()}
+        </div>
+        <header>
+            <h1>"Metaplay"</h1>
+            <p class="tagline">"Watch MAML, Reptile and friends learn to learn few-shot sine regression — trained live in your browser."</p>
+        </header>
+        <section class="toolbar" aria-label="Training">
+            <button data-testid="train" class="primary" disabled=move || playing.get() || !ready.get()
+                on:click=move |_| send(worker, &Command::Play)>
+                {move || if max_iter() > 0 { "Resume" } else { "Train" }}
+            </button>
+            <button data-testid="pause" disabled=move || !playing.get() on:click=move |_| send(worker, &Command::Pause)>"Pause"</button>
+            <button data-testid="step" disabled=move || playing.get() || !ready.get() on:click=move |_| send(worker, &Command::Step)>"Step"</button>
+            <button data-testid="reset" disabled=move || !ready.get() on:click=move |_| reset()>"Reset"</button>
+            <div class="status" data-testid="status" aria-live="polite">
+                <span>"Iteration "<b data-testid="iteration">{max_iter}</b>" / "{total_iters}</span>
+                <span>{move || format!("{:.0} it/s", rate.get())}</span>
+                <span>{move || format!("{:.2} ms/it", ms_per_iter.get())}</span>
+                <span>{move || format!("{:.1} s", elapsed_ms.get() / 1e3)}</span>
+                <span class="backend" data-testid="backend">"CPU · candle (wasm, worker)"</span>
+                <span>{move || if !ready.get() { "starting…" } else if playing.get() { "training" } else { "paused" }}</span>
+            </div>
+            <progress max=total_iters value=max_iter aria-label="Training progress"></progress>
+        </section>
+        {move || notice.get().map(|n| view! { <div class="banner notice" data-testid="divergence" role="status">{n}</div> })}
+        {move || problem.get().map(|p| view! { <div class="banner problem" data-testid="input-problem" role="status">{p}</div> })}
+        <div class="layout">
+            <aside>
+                <ul class="runs" aria-label="Runs">{legend}</ul>
+                <button data-testid="add-run" disabled=move || runs.with(Vec::len) >= MAX_RUNS on:click=add_run>"+ Add run"</button>
+                <Controls runs=runs selected=selected problem=problem />
+            </aside>
+            <section class="charts">
+                <figure>
+                    <figcaption>
+                        "Meta-training loss (lines) and validation loss after adaptation (dots)"
+                        <label class="inline"><input type="checkbox" data-testid="control-log-scale"
+                            prop:checked=move || log_scale.get() on:change=move |ev| log_scale.set(event_target_checked(&ev)) />" log scale"</label>
+                    </figcaption>
+                    <canvas node_ref=loss_canvas data-testid="meta-loss-chart" width="720" height="360"
+                        aria-label="Meta-loss chart"></canvas>
+                </figure>
+                <figure>
+                    <figcaption>
+                        "Few-shot fit on a held-out task: true curve (grey), support points, each run before adaptation (faint), after 1 step (thin) and after N steps (thick). Click to add a point, click a point to remove it."
+                    </figcaption>
+                    <canvas node_ref=fit_canvas data-testid="fit-chart" width="720" height="400" on:click=on_fit_click
+                        aria-label="Few-shot fit chart; click to add or remove support points"></canvas>
+                    <div class="fit-controls">
+                        <label class="inline">"N steps "<input type="number" min="1" max="100" step="1" data-testid="control-fit-steps"
+                            prop:value=move || fit_steps.get().to_string()
+                            on:change=move |ev| match event_target_value(&ev).parse::<usize>() {
+                                Ok(n) if (1..=100).contains(&n) => fit_steps.set(n),
+                                _ => { problem.set(Some("N steps: accepted 1–100".into())); fit_steps.update(|_| {}); }
+                            } /></label>
+                        <button data-testid="new-task" on:click=move |_| task_index.update(|i| *i += 1)>"New task"</button>
+                        <button data-testid="clear-points" on:click=move |_| points.set(Vec::new())>"Clear points"</button>
+                        <span data-testid="point-count">{move || format!("{} points", points.with(Vec::len))}</span>
+                    </div>
+                </figure>
+            </section>
+        </div>
+        <footer>
+            <p>"Finn et al. 2017 (MAML) · Nichol et al. 2018 (Reptile) · Li et al. 2017 (Meta-SGD). Engine: Rust + candle, compiled to WebAssembly."</p>
+        </footer>
+    }
+}

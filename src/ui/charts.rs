@@ -1,0 +1,248 @@
+//! The playground's charts, drawn with plotters on a `<canvas>`. Each is one `draw_*` function
+//! of the data; legends are HTML beside them. Colours suit light and dark pages alike.
+
+use plotters::prelude::*;
+use plotters_canvas::CanvasBackend;
+use wasm_bindgen::JsCast;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
+
+use crate::experiment::protocol::FitCurves;
+
+/// One colour per run, in order.
+pub const RUN_COLORS: [RGBColor; 4] = [
+    RGBColor(37, 99, 235),
+    RGBColor(234, 88, 12),
+    RGBColor(22, 163, 74),
+    RGBColor(192, 38, 211),
+];
+/// Axis and label colour, readable on light and dark backgrounds.
+const INK: RGBColor = RGBColor(128, 128, 128);
+/// Colour of the true function and the support points.
+const TRUTH: RGBColor = RGBColor(110, 110, 110);
+
+/// The run colour as CSS.
+pub fn css_color(i: usize) -> String {
+    let RGBColor(r, g, b) = RUN_COLORS[i % RUN_COLORS.len()];
+    format!("rgb({r},{g},{b})")
+}
+
+fn clear(canvas: &HtmlCanvasElement) {
+    if let Ok(Some(ctx)) = canvas.get_context("2d") {
+        if let Ok(ctx) = ctx.dyn_into::<CanvasRenderingContext2d>() {
+            ctx.clear_rect(0.0, 0.0, canvas.width() as f64, canvas.height() as f64);
+        }
+    }
+}
+
+fn label_style() -> TextStyle<'static> {
+    ("sans-serif", 13).into_font().color(&INK)
+}
+
+/// One run's curves on the meta-loss chart.
+pub struct LossSeries<'a> {
+    /// Colour.
+    pub color: RGBColor,
+    /// `(iteration, meta-training loss)`.
+    pub train: &'a [(usize, f64)],
+    /// `(iteration, validation loss after adaptation)`.
+    pub validation: &'a [(usize, f64)],
+}
+
+/// Meta-training loss (line) and validation loss (dots joined by a thin line) against the
+/// iteration, on a linear or log10 scale.
+pub fn draw_loss(
+    canvas: HtmlCanvasElement,
+    series: &[LossSeries<'_>],
+    log: bool,
+    max_iter: usize,
+) -> Result<(), String> {
+    clear(&canvas);
+    let backend =
+        CanvasBackend::with_canvas_object(canvas).ok_or("the canvas has no 2d context")?;
+    let root = backend.into_drawing_area();
+    let tf = move |v: f64| if log { v.max(1e-8).log10() } else { v };
+    let values: Vec<f64> = series
+        .iter()
+        .flat_map(|s| s.train.iter().chain(s.validation).map(|p| tf(p.1)))
+        .filter(|v| v.is_finite())
+        .collect();
+    let (mut lo, mut hi) = values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    if !lo.is_finite() || !hi.is_finite() {
+        (lo, hi) = if log { (-1.0, 1.0) } else { (0.0, 5.0) };
+    }
+    if !log {
+        lo = lo.min(0.0);
+    }
+    let pad = ((hi - lo) * 0.05).max(1e-3);
+    let mut chart = ChartBuilder::on(&root)
+        .margin(12)
+        .x_label_area_size(34)
+        .y_label_area_size(52)
+        .build_cartesian_2d(0f64..max_iter.max(1) as f64, (lo - pad)..(hi + pad))
+        .map_err(|e| e.to_string())?;
+    let y_fmt = move |v: &f64| {
+        if log {
+            format!("{:.2}", 10f64.powf(*v))
+        } else {
+            format!("{v:.2}")
+        }
+    };
+    let x_fmt = |v: &f64| format!("{v:.0}");
+    chart
+        .configure_mesh()
+        .axis_style(INK)
+        .bold_line_style(INK.mix(0.25))
+        .light_line_style(INK.mix(0.08))
+        .label_style(label_style())
+        .x_desc("iteration")
+        .y_desc(if log { "MSE (log scale)" } else { "MSE" })
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&y_fmt)
+        .x_labels(6)
+        .y_labels(6)
+        .draw()
+        .map_err(|e| e.to_string())?;
+    for s in series {
+        let line = s
+            .train
+            .iter()
+            .filter(|p| p.1.is_finite())
+            .map(|&(i, v)| (i as f64, tf(v)));
+        chart
+            .draw_series(LineSeries::new(line, s.color.stroke_width(2)))
+            .map_err(|e| e.to_string())?;
+        let val: Vec<(f64, f64)> = s
+            .validation
+            .iter()
+            .filter(|p| p.1.is_finite())
+            .map(|&(i, v)| (i as f64, tf(v)))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(
+                val.clone(),
+                s.color.mix(0.6).stroke_width(1),
+            ))
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(
+                val.into_iter()
+                    .map(|p| Circle::new(p, 3, s.color.mix(0.9).filled())),
+            )
+            .map_err(|e| e.to_string())?;
+    }
+    root.present().map_err(|e| e.to_string())
+}
+
+/// Where the plotting area of the fit chart lies on the canvas, to turn clicks into data.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PlotArea {
+    /// Canvas x pixels of x = −5 and x = 5.
+    pub px: (i32, i32),
+    /// Canvas y pixels of the top (y = `Y_MAX`) and bottom (y = −`Y_MAX`).
+    pub py: (i32, i32),
+}
+
+/// Half the height of the fit chart in data units (amplitudes reach 5).
+pub const Y_MAX: f64 = 6.0;
+
+impl PlotArea {
+    /// Canvas pixel → data coordinates.
+    pub fn to_data(&self, x: f64, y: f64) -> (f64, f64) {
+        let fx = (x - self.px.0 as f64) / (self.px.1 - self.px.0).max(1) as f64;
+        let fy = (y - self.py.0 as f64) / (self.py.1 - self.py.0).max(1) as f64;
+        (-5.0 + 10.0 * fx, Y_MAX - 2.0 * Y_MAX * fy)
+    }
+
+    /// Data → canvas pixel coordinates.
+    pub fn to_pixel(&self, x: f64, y: f64) -> (f64, f64) {
+        let fx = (x + 5.0) / 10.0;
+        let fy = (Y_MAX - y) / (2.0 * Y_MAX);
+        (
+            self.px.0 as f64 + fx * (self.px.1 - self.px.0) as f64,
+            self.py.0 as f64 + fy * (self.py.1 - self.py.0) as f64,
+        )
+    }
+}
+
+/// The few-shot fit: the true function, the support points, and per run the prediction before
+/// adaptation (faint), after one step (thin) and after N steps (thick).
+pub fn draw_fit(
+    canvas: HtmlCanvasElement,
+    truth: &[(f64, f64)],
+    points: &[(f64, f64)],
+    grid: &[f64],
+    runs: &[FitCurves],
+) -> Result<PlotArea, String> {
+    clear(&canvas);
+    let backend =
+        CanvasBackend::with_canvas_object(canvas).ok_or("the canvas has no 2d context")?;
+    let root = backend.into_drawing_area();
+    let mut chart = ChartBuilder::on(&root)
+        .margin(12)
+        .x_label_area_size(30)
+        .y_label_area_size(36)
+        .build_cartesian_2d(-5f64..5f64, -Y_MAX..Y_MAX)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .axis_style(INK)
+        .bold_line_style(INK.mix(0.25))
+        .light_line_style(INK.mix(0.08))
+        .label_style(label_style())
+        .x_labels(11)
+        .y_labels(7)
+        .draw()
+        .map_err(|e| e.to_string())?;
+    let clip = |v: f64| v.clamp(-2.0 * Y_MAX, 2.0 * Y_MAX);
+    chart
+        .draw_series(LineSeries::new(
+            truth.iter().copied(),
+            TRUTH.stroke_width(3),
+        ))
+        .map_err(|e| e.to_string())?;
+    for (i, c) in runs.iter().enumerate() {
+        let color = RUN_COLORS[i % RUN_COLORS.len()];
+        let line = |ys: &[f64]| {
+            grid.iter()
+                .zip(ys)
+                .filter(|p| p.1.is_finite())
+                .map(|(&x, &y)| (x, clip(y)))
+                .collect::<Vec<_>>()
+        };
+        chart
+            .draw_series(LineSeries::new(
+                line(&c.before),
+                color.mix(0.35).stroke_width(1),
+            ))
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(LineSeries::new(
+                line(&c.one),
+                color.mix(0.7).stroke_width(1),
+            ))
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(LineSeries::new(line(&c.many), color.stroke_width(3)))
+            .map_err(|e| e.to_string())?;
+    }
+    chart
+        .draw_series(points.iter().map(|&p| Circle::new(p, 6, TRUTH.filled())))
+        .map_err(|e| e.to_string())?;
+    chart
+        .draw_series(
+            points
+                .iter()
+                .map(|&p| Circle::new(p, 6, WHITE.stroke_width(2))),
+        )
+        .map_err(|e| e.to_string())?;
+    let (px, py) = chart.plotting_area().get_pixel_range();
+    root.present().map_err(|e| e.to_string())?;
+    Ok(PlotArea {
+        px: (px.start, px.end),
+        py: (py.start, py.end),
+    })
+}

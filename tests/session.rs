@@ -1,0 +1,134 @@
+//! The worker's training session, natively: commands in, batched events out.
+
+use std::cell::Cell;
+
+use metaplay::engine::meta::Algo;
+use metaplay::experiment::protocol::{Command, Event, FitRequest};
+use metaplay::experiment::session::Session;
+use metaplay::experiment::{Config, TaskKind};
+
+fn runs() -> Vec<Config> {
+    let mut a = Config::new(TaskKind::Sine, Algo::Maml);
+    a.iters = 300;
+    let mut b = Config::new(TaskKind::Sine, Algo::Pretrain);
+    b.iters = 300;
+    vec![a, b]
+}
+
+fn progress(
+    events: &[Event],
+) -> (
+    &Vec<usize>,
+    &Vec<Vec<(usize, f64)>>,
+    &Vec<Vec<(usize, f64)>>,
+    bool,
+) {
+    events
+        .iter()
+        .find_map(|e| match e {
+            Event::Progress {
+                iters,
+                losses,
+                validation,
+                playing,
+                ..
+            } => Some((iters, losses, validation, *playing)),
+            _ => None,
+        })
+        .expect("a progress event")
+}
+
+#[test]
+fn step_play_and_chunks_report_batched_progress() {
+    let mut s = Session::new();
+    let ev = s.handle(Command::Configure { runs: runs() });
+    assert_eq!(progress(&ev).0, &vec![0, 0]);
+    let ev = s.handle(Command::Step);
+    assert_eq!(progress(&ev).0, &vec![1, 1]);
+    assert!(s.handle(Command::Play).is_empty());
+    assert!(s.playing());
+    // a fake clock that advances 1 ms per reading: a 50 ms budget is a few dozen rounds
+    let t = Cell::new(0.0);
+    let clock = || {
+        t.set(t.get() + 1.0);
+        t.get()
+    };
+    let ev = s.chunk(50.0, usize::MAX, &clock);
+    let (iters, losses, _, playing) = progress(&ev);
+    assert!(iters[0] > 1 && iters[0] == iters[1] && playing, "{iters:?}");
+    assert_eq!(losses.len(), 2);
+    assert_eq!(losses[0].len(), 1, "one batched point per run per chunk");
+    // to the end: validation points every 100 iterations, then training stops by itself
+    let mut validation = 0;
+    while s.playing() {
+        let ev = s.chunk(f64::INFINITY, 1000, &clock);
+        validation += progress(&ev).2[0].len();
+    }
+    assert_eq!(s.runs()[0].iter(), 300);
+    assert_eq!(validation, 3);
+}
+
+#[test]
+fn fit_curves_follow_the_support_points() {
+    let mut s = Session::new();
+    s.handle(Command::Configure { runs: runs() });
+    let request = |points: Vec<(f64, f64)>| {
+        Command::Fit(FitRequest {
+            amplitude: 2.0,
+            phase: 0.5,
+            points,
+            steps: 5,
+        })
+    };
+    let curves = |ev: Vec<Event>| match ev.into_iter().next() {
+        Some(Event::Fit { grid, runs }) => (grid, runs),
+        other => panic!("expected fit curves, got {other:?}"),
+    };
+    let (grid, none) = curves(s.handle(request(vec![])));
+    assert_eq!(none.len(), 2);
+    assert_eq!(
+        none[0].before, none[0].many,
+        "no points: nothing to adapt to"
+    );
+    let (_, some) = curves(s.handle(request(vec![(0.0, 3.0), (1.0, 3.0)])));
+    assert_eq!(some[0].before, none[0].before);
+    assert_ne!(some[0].one, some[0].before);
+    // adapting towards y = 3 at x = 0 raises the prediction there
+    let at0 = grid.iter().position(|&x| x.abs() < 1e-9).unwrap();
+    assert!(some[0].many[at0] > some[0].before[at0]);
+}
+
+#[test]
+fn bad_configurations_and_divergence_are_reported() {
+    let mut s = Session::new();
+    let ev = s.handle(Command::Configure { runs: vec![] });
+    assert!(matches!(&ev[0], Event::Error { message } if message.contains("runs")));
+    let mut bad = runs();
+    bad[1].meta_batch = 0;
+    let ev = s.handle(Command::Configure { runs: bad });
+    assert!(matches!(&ev[0], Event::Error { message } if message.contains("meta_batch")));
+    let mut wild = runs();
+    wild[0].inner_lr = 10.0;
+    wild[0].meta_lr = 10.0;
+    wild[0].meta_optimizer = metaplay::engine::optim::OptimizerKind::Sgd;
+    s.handle(Command::Configure { runs: wild });
+    s.handle(Command::Play);
+    let mut diverged = None;
+    for _ in 0..50 {
+        for e in s.chunk(f64::INFINITY, 10, &|| 0.0) {
+            if let Event::Diverged { run, message } = e {
+                diverged = Some((run, message));
+            }
+        }
+    }
+    let (run, message) = diverged.expect("the wild run diverges");
+    assert_eq!(run, 0);
+    assert!(
+        message.contains("diverged at iteration") && message.contains("learning rate"),
+        "{message}"
+    );
+    assert!(
+        s.runs()[1].iter() > s.runs()[0].iter(),
+        "the other run keeps training"
+    );
+}
