@@ -125,7 +125,7 @@ impl Session {
                         sums[i].1 += 1;
                         steps += 1;
                         let it = r.iter();
-                        if it % 100 == 0 || it == r.config().iters {
+                        if it.is_multiple_of(100) || it == r.config().iters {
                             match r.mse_after(&self.validation[i], r.config().inner_steps) {
                                 Ok(v) => validation[i].push((it, v)),
                                 Err(e) => events.push(Event::Error {
