@@ -15,14 +15,7 @@ fn runs() -> Vec<Config> {
     vec![a, b]
 }
 
-fn progress(
-    events: &[Event],
-) -> (
-    &Vec<usize>,
-    &Vec<Vec<(usize, f64)>>,
-    &Vec<Vec<(usize, f64)>>,
-    bool,
-) {
+fn progress(events: &[Event]) -> (&Vec<usize>, &Points, &Points, bool) {
     events
         .iter()
         .find_map(|e| match e {
