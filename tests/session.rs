@@ -15,6 +15,8 @@ fn runs() -> Vec<Config> {
     vec![a, b]
 }
 
+type Points = Vec<Vec<(usize, f64)>>;
+
 fn progress(events: &[Event]) -> (&Vec<usize>, &Points, &Points, bool) {
     events
         .iter()
