@@ -287,7 +287,7 @@ pub fn App() -> impl IntoView {
             })
             .collect_view()
     };
-    let add_run = move |_| {
+    let add_run = move |_: MouseEvent| {
         let used: Vec<Algo> = runs.with(|r| r.iter().map(|c| c.algo).collect());
         let next = [
             Algo::Maml,
@@ -337,7 +337,7 @@ pub fn App() -> impl IntoView {
         <div class="layout">
             <aside>
                 <ul class="runs" aria-label="Runs">{legend}</ul>
-                <button data-testid="add-run" disabled=move || runs.with(Vec::len) >= MAX_RUNS on:click=add_run>"+ Add run"</button>
+                <button data-testid="add-run" disabled=move || { runs.with(Vec::len) >= MAX_RUNS } on:click=add_run>"+ Add run"</button>
                 <Controls runs=runs selected=selected problem=problem />
             </aside>
             <section class="charts">
@@ -359,9 +359,11 @@ pub fn App() -> impl IntoView {
                     <div class="fit-controls">
                         <label class="inline">"N steps "<input type="number" min="1" max="100" step="1" data-testid="control-fit-steps"
                             prop:value=move || fit_steps.get().to_string()
-                            on:change=move |ev| match event_target_value(&ev).parse::<usize>() {
-                                Ok(n) if (1..=100).contains(&n) => fit_steps.set(n),
-                                _ => { problem.set(Some("N steps: accepted 1–100".into())); fit_steps.update(|_| {}); }
+                            on:change=move |ev| {
+                                match event_target_value(&ev).parse::<usize>() {
+                                    Ok(n) if (1..=100).contains(&n) => fit_steps.set(n),
+                                    _ => { problem.set(Some("N steps: accepted 1–100".into())); fit_steps.update(|_| {}); }
+                                }
                             } /></label>
                         <button data-testid="new-task" on:click=move |_| task_index.update(|i| *i += 1)>"New task"</button>
                         <button data-testid="clear-points" on:click=move |_| points.set(Vec::new())>"Clear points"</button>

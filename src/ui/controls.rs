@@ -177,6 +177,11 @@ pub fn check(s: &NumberSetting, text: &str) -> Result<f64, String> {
     Ok(v)
 }
 
+/// Hidden sizes as `40,40`.
+pub fn hidden_text(hidden: &[usize]) -> String {
+    hidden.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(",")
+}
+
 /// Parses `40,40`-style hidden sizes.
 pub fn parse_hidden(text: &str) -> Result<Vec<usize>, String> {
     let (lo, hi) = limits::HIDDEN_WIDTH;
@@ -205,8 +210,11 @@ pub fn parse_hidden(text: &str) -> Result<Vec<usize>, String> {
 /// The settings panel for run `selected` of `runs`; problems go to `problem`.
 #[component]
 pub fn Controls(
+    /// Every run's configuration.
     runs: RwSignal<Vec<Config>>,
+    /// The run the panel edits.
     selected: RwSignal<usize>,
+    /// Where to report a rejected value.
     problem: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let current = move || {
@@ -292,10 +300,12 @@ pub fn Controls(
             <label class="control">
                 <span>"Hidden layers"<small>"1–4 widths of 1–256"</small></span>
                 <input type="text" data-testid="control-hidden" inputmode="numeric"
-                    prop:value=move || current().hidden.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(",")
-                    on:change=move |ev| match parse_hidden(&event_target_value(&ev)) {
-                        Ok(h) => edit(false, &|c| c.hidden = h.clone()),
-                        Err(msg) => { problem.set(Some(msg)); runs.update(|_| {}); }
+                    prop:value=move || hidden_text(&current().hidden)
+                    on:change=move |ev| {
+                        match parse_hidden(&event_target_value(&ev)) {
+                            Ok(h) => edit(false, &|c| c.hidden = h.clone()),
+                            Err(msg) => { problem.set(Some(msg)); runs.update(|_| {}); }
+                        }
                     } />
             </label>
             <label class="control">
