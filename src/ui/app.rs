@@ -152,6 +152,7 @@ pub fn App() -> impl IntoView {
         iters.set(Vec::new());
         elapsed_ms.set(0.0);
         rate.set(0.0);
+        ms_per_iter.set(0.0);
         notice.set(None);
         last_progress.set_value(None);
         send(
@@ -160,7 +161,7 @@ pub fn App() -> impl IntoView {
                 runs: runs.get_untracked(),
             },
         );
-        send(worker, &Command::Fit(fit_request()));
+        send(worker, &Command::Fit(untrack(fit_request)));
     };
     // Any change of the runs starts the experiment over (once the worker listens).
     Effect::new(move |_| {

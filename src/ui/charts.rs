@@ -17,8 +17,10 @@ pub const RUN_COLORS: [RGBColor; 4] = [
 ];
 /// Axis and label colour, readable on light and dark backgrounds.
 const INK: RGBColor = RGBColor(128, 128, 128);
-/// Colour of the true function and the support points.
-const TRUTH: RGBColor = RGBColor(110, 110, 110);
+/// Colour of the true function.
+const TRUTH: RGBColor = RGBColor(150, 150, 150);
+/// Fill of the support points (ringed in white, visible on light and dark pages).
+const POINT: RGBColor = RGBColor(20, 20, 20);
 
 /// The run colour as CSS.
 pub fn css_color(i: usize) -> String {
@@ -230,7 +232,7 @@ pub fn draw_fit(
             .map_err(|e| e.to_string())?;
     }
     chart
-        .draw_series(points.iter().map(|&p| Circle::new(p, 6, TRUTH.filled())))
+        .draw_series(points.iter().map(|&p| Circle::new(p, 6, POINT.filled())))
         .map_err(|e| e.to_string())?;
     chart
         .draw_series(

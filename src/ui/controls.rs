@@ -179,7 +179,11 @@ pub fn check(s: &NumberSetting, text: &str) -> Result<f64, String> {
 
 /// Hidden sizes as `40,40`.
 pub fn hidden_text(hidden: &[usize]) -> String {
-    hidden.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(",")
+    hidden
+        .iter()
+        .map(|w| w.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Parses `40,40`-style hidden sizes.
@@ -279,8 +283,8 @@ pub fn Controls(
                         c.seed = seed;
                     });
                 }>
-                    <option value="sine" prop:selected=move || current().task == TaskKind::Sine>"Sine (MAML paper)"</option>
-                    <option value="sine-reptile" prop:selected=move || current().task == TaskKind::SineReptile>"Sine (Reptile demo)"</option>
+                    <option value="sine" prop:selected=move || current().task == TaskKind::Sine>"Sine · MAML"</option>
+                    <option value="sine-reptile" prop:selected=move || current().task == TaskKind::SineReptile>"Sine · Reptile"</option>
                 </select>
             </label>
             <label class="control">
