@@ -15,9 +15,9 @@
 pub mod engine;
 pub mod error;
 pub mod experiment;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "web"))]
 pub mod ui;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "web"))]
 pub mod worker;
 
 pub use error::{Error, Result};

@@ -1,11 +1,11 @@
 //! The playground page (built by Trunk): mounts the Leptos app.
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "web"))]
 fn main() {
     metaplay::ui::start();
 }
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(not(all(target_arch = "wasm32", feature = "web")))]
 fn main() {
     eprintln!("the playground runs in the browser: `scripts/serve` builds and serves it");
 }

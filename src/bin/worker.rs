@@ -1,11 +1,11 @@
 //! The training web worker (built by Trunk with `data-type="worker"`).
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "web"))]
 fn main() {
     metaplay::worker::start();
 }
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(not(all(target_arch = "wasm32", feature = "web")))]
 fn main() {
     eprintln!("the worker runs in the browser: `scripts/serve` builds and serves it");
 }
