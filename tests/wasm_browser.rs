@@ -34,5 +34,8 @@ fn maml_meta_loss_falls_in_the_browser() {
         }
     }
     assert_eq!(losses.len(), 6);
-    assert!(losses[5] < 0.8 * losses[0], "meta-loss should fall: {losses:?}");
+    assert!(
+        losses[5] < 0.8 * losses[0],
+        "meta-loss should fall: {losses:?}"
+    );
 }

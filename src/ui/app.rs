@@ -275,6 +275,9 @@ pub fn App() -> impl IntoView {
                             <span class="swatch" style=format!("background:{}", css_color(i))></span>
                             {algo_label(c.algo)}
                             <small>{move || format!(" · {} it", iters.with(|it| it.get(i).copied().unwrap_or(0)))}</small>
+                            <small data-testid=format!("validation-{i}") title="validation MSE after adaptation">
+                                {move || validation.with(|v| v.get(i).and_then(|v| v.last()).map(|p| format!(" · val {:.3}", p.1)).unwrap_or_default())}
+                            </small>
                         </button>
                         {(n > 1).then(|| view! {
                             <button class="run-remove" title="Remove this run" aria-label=format!("Remove run {}", i + 1)

@@ -1,0 +1,53 @@
+// Figures for BENCHMARKS.md (reported, not asserted beyond sanity): ms per meta-iteration of the
+// MAML paper setup in the worker, seconds until its one-step validation MSE is good, bundle sizes.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { serve, launch, setControl, root } from './harness.mjs';
+
+let server, ctx;
+before(async () => { server = await serve(); ctx = await launch(); });
+after(async () => { await ctx?.close(); server?.stop(); });
+
+test('bundle size of all wasm files', () => {
+  const dist = join(root, 'dist');
+  const wasm = readdirSync(dist).filter((f) => f.endsWith('.wasm'));
+  assert.equal(wasm.length, 2, 'app and worker');
+  let raw = 0, gz = 0;
+  for (const f of wasm) {
+    const bytes = readFileSync(join(dist, f));
+    raw += statSync(join(dist, f)).size;
+    gz += gzipSync(bytes, { level: 9 }).length;
+  }
+  console.log(JSON.stringify({ event: 'bundle', files: wasm, raw_bytes: raw, gzip_bytes: gz }));
+  assert.ok(gz < 1.5e6, `gzip total ${gz} bytes`);
+});
+
+test('MAML paper setup in the browser: ms per meta-iteration and time to a good one-step fit', async () => {
+  const page = await ctx.newPage();
+  await page.goto(server.url);
+  await page.waitForSelector('[data-testid="train"]:not([disabled])', { timeout: 20000 });
+  await page.click('[data-testid="run-1"] .run-remove');
+  assert.equal(await page.locator('[data-testid^="run-"]').count(), 1);
+  await setControl(page, 'iters', 20000);
+  await page.waitForFunction(() => document.querySelector('[data-testid="iteration"]').textContent === '0');
+  await page.click('[data-testid="train"]');
+  const t0 = Date.now();
+  const target = Number(process.env.GOOD_FIT_MSE || 1.0);
+  let seconds = null;
+  const budget = Number(process.env.GOOD_FIT_BUDGET_S || 25);
+  while ((Date.now() - t0) / 1e3 < budget) {
+    const v = (await page.textContent('[data-testid="validation-0"]')).match(/val ([0-9.]+)/);
+    if (v && Number(v[1]) <= target) { seconds = (Date.now() - t0) / 1e3; break; }
+    await page.waitForTimeout(200);
+  }
+  const status = await page.textContent('[data-testid="status"]');
+  const ms = Number(status.match(/([0-9.]+) ms\/it/)[1]);
+  const iter = Number(await page.textContent('[data-testid="iteration"]'));
+  await page.click('[data-testid="pause"]');
+  console.log(JSON.stringify({ event: 'browser_speed', ms_per_iter: ms, iterations: iter,
+    seconds_to_validation_mse: seconds, validation_target: target }));
+  assert.ok(ms > 0 && iter > 100, status);
+});
