@@ -69,6 +69,9 @@ pub fn App() -> impl IntoView {
     let plot_area = StoredValue::new(None::<PlotArea>);
     let worker = StoredValue::new_local(None::<Worker>);
     let loss_canvas = NodeRef::<html::Canvas>::new();
+    // Charts are redrawn at the new size when the window (or the embedding iframe) resizes.
+    let resized = RwSignal::new(0u32);
+    let _resize = window_event_listener(leptos::ev::resize, move |_| resized.update(|n| *n += 1));
     let fit_canvas = NodeRef::<html::Canvas>::new();
 
     // The training worker and its messages.
@@ -190,6 +193,8 @@ pub fn App() -> impl IntoView {
         let Some(canvas) = loss_canvas.get() else {
             return;
         };
+        resized.track();
+        let scale = charts::fit_to_display(&canvas, 0.5);
         let colors: Vec<_> = (0..4).map(|i| charts::RUN_COLORS[i]).collect();
         let max_iter = runs.with(|r| r.iter().map(|c| c.iters).max().unwrap_or(1));
         let result = losses.with(|l| {
@@ -201,7 +206,7 @@ pub fn App() -> impl IntoView {
                         validation: v.get(i).map(Vec::as_slice).unwrap_or(&[]),
                     })
                     .collect();
-                charts::draw_loss(canvas.clone(), &series, log_scale.get(), max_iter)
+                charts::draw_loss(canvas.clone(), scale, &series, log_scale.get(), max_iter)
             })
         });
         if let Err(e) = result {
@@ -212,6 +217,8 @@ pub fn App() -> impl IntoView {
         let Some(canvas) = fit_canvas.get() else {
             return;
         };
+        resized.track();
+        let scale = charts::fit_to_display(&canvas, 0.55);
         let kind = runs.with(|r| r[0].task);
         let family = kind.family();
         let t = task.get();
@@ -220,7 +227,7 @@ pub fn App() -> impl IntoView {
             .map(|x| (x, family.target(&t, x)))
             .collect();
         let result = fit.with(|(grid, curves)| {
-            points.with(|p| charts::draw_fit(canvas.clone(), &truth, p, grid, curves))
+            points.with(|p| charts::draw_fit(canvas.clone(), scale, &truth, p, grid, curves))
         });
         match result {
             Ok(area) => plot_area.set_value(Some(area)),

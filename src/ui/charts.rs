@@ -36,8 +36,45 @@ fn clear(canvas: &HtmlCanvasElement) {
     }
 }
 
-fn label_style() -> TextStyle<'static> {
-    ("sans-serif", 13).into_font().color(&INK)
+fn label_style(scale: f64) -> TextStyle<'static> {
+    ("sans-serif", 13.0 * scale).into_font().color(&INK)
+}
+
+/// Sizes the canvas's pixel buffer to its displayed width times the device pixel ratio (height
+/// from `aspect` = height / width), so text and lines stay crisp and legible at any width.
+/// Returns the number of canvas pixels per CSS pixel.
+pub fn fit_to_display(canvas: &HtmlCanvasElement, aspect: f64) -> f64 {
+    let css_width = canvas.client_width();
+    // narrow (phone, small iframe): taller, so the curves keep some height
+    let aspect = if css_width > 0 && css_width < 500 {
+        aspect * 1.5
+    } else {
+        aspect
+    };
+    if css_width <= 0 {
+        return canvas.width() as f64 / 720.0;
+    }
+    let dpr = web_sys::window()
+        .map(|w| w.device_pixel_ratio())
+        .unwrap_or(1.0)
+        .clamp(1.0, 3.0);
+    let width = (css_width as f64 * dpr).round() as u32;
+    let height = (css_width as f64 * aspect * dpr).round() as u32;
+    if canvas.width() != width || canvas.height() != height {
+        canvas.set_width(width);
+        canvas.set_height(height);
+    }
+    dpr
+}
+
+/// True when the chart is under 500 CSS pixels wide.
+fn narrow<DB: DrawingBackend>(root: &DrawingArea<DB, plotters::coord::Shift>, scale: f64) -> bool {
+    (root.dim_in_pixel().0 as f64 / scale) < 500.0
+}
+
+/// `v` CSS pixels in canvas pixels.
+fn px(v: f64, scale: f64) -> u32 {
+    (v * scale).round().max(1.0) as u32
 }
 
 /// One run's curves on the meta-loss chart.
@@ -54,6 +91,7 @@ pub struct LossSeries<'a> {
 /// iteration, on a linear or log10 scale.
 pub fn draw_loss(
     canvas: HtmlCanvasElement,
+    scale: f64,
     series: &[LossSeries<'_>],
     log: bool,
     max_iter: usize,
@@ -81,9 +119,10 @@ pub fn draw_loss(
     }
     let pad = ((hi - lo) * 0.05).max(1e-3);
     let mut chart = ChartBuilder::on(&root)
-        .margin(12)
-        .x_label_area_size(34)
-        .y_label_area_size(52)
+        .margin(px(12.0, scale))
+        .margin_right(px(24.0, scale))
+        .x_label_area_size(px(34.0, scale))
+        .y_label_area_size(px(52.0, scale))
         .build_cartesian_2d(0f64..max_iter.max(1) as f64, (lo - pad)..(hi + pad))
         .map_err(|e| e.to_string())?;
     let y_fmt = move |v: &f64| {
@@ -99,12 +138,12 @@ pub fn draw_loss(
         .axis_style(INK)
         .bold_line_style(INK.mix(0.25))
         .light_line_style(INK.mix(0.08))
-        .label_style(label_style())
+        .label_style(label_style(scale))
         .x_desc("iteration")
         .y_desc(if log { "MSE (log scale)" } else { "MSE" })
         .x_label_formatter(&x_fmt)
         .y_label_formatter(&y_fmt)
-        .x_labels(6)
+        .x_labels(if narrow(&root, scale) { 3 } else { 6 })
         .y_labels(6)
         .draw()
         .map_err(|e| e.to_string())?;
@@ -115,7 +154,7 @@ pub fn draw_loss(
             .filter(|p| p.1.is_finite())
             .map(|&(i, v)| (i as f64, tf(v)));
         chart
-            .draw_series(LineSeries::new(line, s.color.stroke_width(2)))
+            .draw_series(LineSeries::new(line, s.color.stroke_width(px(2.0, scale))))
             .map_err(|e| e.to_string())?;
         let val: Vec<(f64, f64)> = s
             .validation
@@ -126,13 +165,13 @@ pub fn draw_loss(
         chart
             .draw_series(LineSeries::new(
                 val.clone(),
-                s.color.mix(0.6).stroke_width(1),
+                s.color.mix(0.6).stroke_width(px(1.0, scale)),
             ))
             .map_err(|e| e.to_string())?;
         chart
             .draw_series(
                 val.into_iter()
-                    .map(|p| Circle::new(p, 3, s.color.mix(0.9).filled())),
+                    .map(|p| Circle::new(p, px(3.0, scale), s.color.mix(0.9).filled())),
             )
             .map_err(|e| e.to_string())?;
     }
@@ -174,6 +213,7 @@ impl PlotArea {
 /// adaptation (faint), after one step (thin) and after N steps (thick).
 pub fn draw_fit(
     canvas: HtmlCanvasElement,
+    scale: f64,
     truth: &[(f64, f64)],
     points: &[(f64, f64)],
     grid: &[f64],
@@ -184,9 +224,10 @@ pub fn draw_fit(
         CanvasBackend::with_canvas_object(canvas).ok_or("the canvas has no 2d context")?;
     let root = backend.into_drawing_area();
     let mut chart = ChartBuilder::on(&root)
-        .margin(12)
-        .x_label_area_size(30)
-        .y_label_area_size(36)
+        .margin(px(12.0, scale))
+        .margin_right(px(24.0, scale))
+        .x_label_area_size(px(30.0, scale))
+        .y_label_area_size(px(36.0, scale))
         .build_cartesian_2d(-5f64..5f64, -Y_MAX..Y_MAX)
         .map_err(|e| e.to_string())?;
     chart
@@ -194,8 +235,8 @@ pub fn draw_fit(
         .axis_style(INK)
         .bold_line_style(INK.mix(0.25))
         .light_line_style(INK.mix(0.08))
-        .label_style(label_style())
-        .x_labels(11)
+        .label_style(label_style(scale))
+        .x_labels(if narrow(&root, scale) { 6 } else { 11 })
         .y_labels(7)
         .draw()
         .map_err(|e| e.to_string())?;
@@ -203,7 +244,7 @@ pub fn draw_fit(
     chart
         .draw_series(LineSeries::new(
             truth.iter().copied(),
-            TRUTH.stroke_width(3),
+            TRUTH.stroke_width(px(3.0, scale)),
         ))
         .map_err(|e| e.to_string())?;
     for (i, c) in runs.iter().enumerate() {
@@ -218,27 +259,34 @@ pub fn draw_fit(
         chart
             .draw_series(LineSeries::new(
                 line(&c.before),
-                color.mix(0.35).stroke_width(1),
+                color.mix(0.35).stroke_width(px(1.0, scale)),
             ))
             .map_err(|e| e.to_string())?;
         chart
             .draw_series(LineSeries::new(
                 line(&c.one),
-                color.mix(0.7).stroke_width(1),
+                color.mix(0.7).stroke_width(px(1.0, scale)),
             ))
             .map_err(|e| e.to_string())?;
         chart
-            .draw_series(LineSeries::new(line(&c.many), color.stroke_width(3)))
+            .draw_series(LineSeries::new(
+                line(&c.many),
+                color.stroke_width(px(3.0, scale)),
+            ))
             .map_err(|e| e.to_string())?;
     }
     chart
-        .draw_series(points.iter().map(|&p| Circle::new(p, 6, POINT.filled())))
+        .draw_series(
+            points
+                .iter()
+                .map(|&p| Circle::new(p, px(6.0, scale), POINT.filled())),
+        )
         .map_err(|e| e.to_string())?;
     chart
         .draw_series(
             points
                 .iter()
-                .map(|&p| Circle::new(p, 6, WHITE.stroke_width(2))),
+                .map(|&p| Circle::new(p, px(6.0, scale), WHITE.stroke_width(px(2.0, scale)))),
         )
         .map_err(|e| e.to_string())?;
     let (px, py) = chart.plotting_area().get_pixel_range();
