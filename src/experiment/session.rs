@@ -156,7 +156,8 @@ impl Session {
                 break;
             }
         }
-        let elapsed = (clock() - start).max(1e-9);
+        // a clock that did not move (single steps) gives no rate rather than an absurd one
+        let elapsed = clock() - start;
         let losses = sums
             .iter()
             .zip(&self.runs)
@@ -168,11 +169,10 @@ impl Session {
                 }
             })
             .collect();
-        let rate = steps as f64 / elapsed * 1e3;
-        let ms = if steps > 0 {
-            elapsed / steps as f64
+        let (rate, ms) = if elapsed > 0.0 && steps > 0 {
+            (steps as f64 / elapsed * 1e3, elapsed / steps as f64)
         } else {
-            0.0
+            (0.0, 0.0)
         };
         events.push(self.progress(losses, validation, rate, ms));
         events.extend(self.fit_event());

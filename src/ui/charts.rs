@@ -148,11 +148,21 @@ pub fn draw_loss(
         .draw()
         .map_err(|e| e.to_string())?;
     for s in series {
-        let line = s
+        let line: Vec<(f64, f64)> = s
             .train
             .iter()
             .filter(|p| p.1.is_finite())
-            .map(|&(i, v)| (i as f64, tf(v)));
+            .map(|&(i, v)| (i as f64, tf(v)))
+            .collect();
+        if line.len() < 30 {
+            // few points (single steps): show each one
+            chart
+                .draw_series(
+                    line.iter()
+                        .map(|&p| Circle::new(p, px(2.5, scale), s.color.filled())),
+                )
+                .map_err(|e| e.to_string())?;
+        }
         chart
             .draw_series(LineSeries::new(line, s.color.stroke_width(px(2.0, scale))))
             .map_err(|e| e.to_string())?;

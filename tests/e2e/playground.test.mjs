@@ -82,6 +82,18 @@ test('narrow iframe width: a 360 px viewport has no horizontal scroll', async ()
   await page.screenshot({ path: join(artifacts, 'playground-360.png'), fullPage: true });
 });
 
+test('dark colour scheme', async () => {
+  const page = await ctx.newPage();
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.goto(server.url);
+  await page.waitForSelector('[data-testid="train"]:not([disabled])', { timeout: 20000 });
+  const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert.equal(bg, 'rgb(11, 18, 32)', 'dark background');
+  await page.click('[data-testid="step"]');
+  await page.waitForFunction(() => document.querySelector('[data-testid="iteration"]').textContent === '1');
+  await page.screenshot({ path: join(artifacts, 'playground-dark.png'), fullPage: true });
+});
+
 test('an out-of-range value is refused with the field and its range', async () => {
   const page = await ctx.newPage();
   await page.goto(server.url);
