@@ -38,16 +38,21 @@ test('MAML paper setup in the browser: ms per meta-iteration and time to a good 
   const target = Number(process.env.GOOD_FIT_MSE || 1.0);
   let seconds = null;
   const budget = Number(process.env.GOOD_FIT_BUDGET_S || 25);
+  const samples = [];
+  let status = '';
   while ((Date.now() - t0) / 1e3 < budget) {
     const v = (await page.textContent('[data-testid="validation-0"]')).match(/val ([0-9.]+)/);
+    status = await page.textContent('[data-testid="status"]');
+    const m = Number(status.match(/([0-9.]+) ms\/it/)[1]);
+    if (m > 0) samples.push(m);
     if (v && Number(v[1]) <= target) { seconds = (Date.now() - t0) / 1e3; break; }
     await page.waitForTimeout(200);
   }
-  const status = await page.textContent('[data-testid="status"]');
-  const ms = Number(status.match(/([0-9.]+) ms\/it/)[1]);
+  samples.sort((a, b) => a - b);
+  const ms = samples[Math.floor(samples.length / 2)];
   const iter = Number(await page.textContent('[data-testid="iteration"]'));
   await page.click('[data-testid="pause"]');
-  console.log(JSON.stringify({ event: 'browser_speed', ms_per_iter: ms, iterations: iter,
+  console.log(JSON.stringify({ event: 'browser_speed', ms_per_iter_median_of_chunks: ms, chunks_sampled: samples.length, iterations: iter,
     seconds_to_validation_mse: seconds, validation_target: target }));
   assert.ok(ms > 0 && iter > 100, status);
 });
