@@ -20,6 +20,35 @@ pub enum InnerLr<'a> {
     PerParam(&'a [Tensor]),
 }
 
+/// The inner learning rate made ready for per-task tensors: Meta-SGD's rates replicated once.
+struct StepSize<'a> {
+    lr: InnerLr<'a>,
+    alphas: Vec<Tensor>,
+}
+
+impl<'a> StepSize<'a> {
+    fn new(lr: InnerLr<'a>, tasks: usize) -> Result<Self> {
+        let alphas = match lr {
+            InnerLr::PerParam(a) => Mlp::replicate(a, tasks)?,
+            InnerLr::Scalar(_) => Vec::new(),
+        };
+        Ok(Self { lr, alphas })
+    }
+
+    /// `α ⊙ v` for each per-task tensor of `v` (one per parameter).
+    fn scale(&self, v: &[Tensor]) -> Result<Vec<Tensor>> {
+        v.iter()
+            .enumerate()
+            .map(|(i, v)| {
+                Ok(match self.lr {
+                    InnerLr::Scalar(alpha) => v.affine(alpha, 0.0)?,
+                    InnerLr::PerParam(_) => v.mul(&self.alphas[i])?,
+                })
+            })
+            .collect()
+    }
+}
+
 /// `steps` gradient steps on each task's support set, starting from `params` (shared or
 /// per-task), returning per-task parameters. With `first_order` the inner gradients are
 /// detached (first-order MAML, Finn et al. 2017 §5.2); otherwise the result stays
@@ -33,26 +62,19 @@ pub fn adapt(
     lr: InnerLr<'_>,
     first_order: bool,
 ) -> Result<Vec<Tensor>> {
-    let tasks = xs.dim(0)?;
-    let mut p = Mlp::replicate(params, tasks)?;
-    let alphas = match lr {
-        InnerLr::PerParam(a) => Mlp::replicate(a, tasks)?,
-        InnerLr::Scalar(_) => Vec::new(),
-    };
+    let mut p = Mlp::replicate(params, xs.dim(0)?)?;
+    let step = StepSize::new(lr, xs.dim(0)?)?;
     for _ in 0..steps {
         let (_, grads) = mlp.loss_and_grad(&p, xs, ys)?;
+        let grads: Vec<Tensor> = if first_order {
+            grads.iter().map(Tensor::detach).collect()
+        } else {
+            grads
+        };
         p = p
             .iter()
-            .zip(grads)
-            .enumerate()
-            .map(|(i, (p, g))| {
-                let g = if first_order { g.detach() } else { g };
-                let update = match lr {
-                    InnerLr::Scalar(alpha) => g.affine(alpha, 0.0)?,
-                    InnerLr::PerParam(_) => g.mul(&alphas[i])?,
-                };
-                Ok(p.sub(&update)?)
-            })
+            .zip(step.scale(&grads)?)
+            .map(|(p, s)| Ok(p.sub(&s)?))
             .collect::<Result<_>>()?;
     }
     Ok(p)
@@ -108,27 +130,13 @@ pub fn meta_gradient(
 ) -> Result<MetaGradient> {
     let tasks = xs.dim(0)?;
     let mut p = Mlp::replicate(params, tasks)?;
-    let alphas = match lr {
-        InnerLr::PerParam(a) => Mlp::replicate(a, tasks)?,
-        InnerLr::Scalar(_) => Vec::new(),
-    };
-    let scaled = |v: &[Tensor]| -> Result<Vec<Tensor>> {
-        v.iter()
-            .enumerate()
-            .map(|(i, v)| {
-                Ok(match lr {
-                    InnerLr::Scalar(alpha) => v.affine(alpha, 0.0)?,
-                    InnerLr::PerParam(_) => v.mul(&alphas[i])?,
-                })
-            })
-            .collect()
-    };
+    let step = StepSize::new(lr, tasks)?;
     let mut passes = Vec::with_capacity(steps);
     for _ in 0..steps {
         let pass = mlp.backprop(&p, xs, ys)?;
         p = p
             .iter()
-            .zip(scaled(&pass.grads)?)
+            .zip(step.scale(&pass.grads)?)
             .map(|(p, s)| Ok(p.sub(&s)?))
             .collect::<Result<_>>()?;
         passes.push(pass);
@@ -141,7 +149,7 @@ pub fn meta_gradient(
         .collect::<Result<_>>()?;
     let mut lr_grads: Vec<Tensor> = Vec::new();
     for pass in passes.iter().rev() {
-        if !alphas.is_empty() {
+        if matches!(lr, InnerLr::PerParam(_)) {
             let d: Vec<Tensor> = pass
                 .grads
                 .iter()
@@ -159,7 +167,7 @@ pub fn meta_gradient(
             };
         }
         if !first_order {
-            let hu = pass.hvp(&scaled(&v)?)?;
+            let hu = pass.hvp(&step.scale(&v)?)?;
             v = v
                 .iter()
                 .zip(&hu)
