@@ -15,6 +15,7 @@ use rand_distr::{Distribution, Uniform};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::params::ParamSet;
+use crate::engine::relu_slope::relu_slope;
 use crate::engine::rng::Rng;
 use crate::error::Result;
 
@@ -144,10 +145,9 @@ impl Mlp {
             }
             let (out, slope) = match self.activation {
                 Activation::Relu => {
-                    let out = z.relu()?;
-                    // 1 where z > 0: the slope, constant for autograd (sign has no gradient)
-                    let mask = out.sign()?.detach();
-                    (out, mask)
+                    // relu(z) = z ⊙ 1[z > 0], the slope constant for autograd: exact
+                    let slope = relu_slope(&z)?;
+                    (z.mul(&slope)?, slope)
                 }
                 Activation::Tanh => {
                     let y = z.tanh()?;

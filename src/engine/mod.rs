@@ -4,5 +4,6 @@ pub mod meta;
 pub mod mlp;
 pub mod optim;
 pub mod params;
+pub mod relu_slope;
 pub mod rng;
 pub mod tasks;
