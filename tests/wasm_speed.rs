@@ -1,6 +1,10 @@
-//! Speed probe, not an assertion: ms per MAML meta-iteration (paper setup) natively and in wasm
-//! (Node). Run by hand: `RAYON_NUM_THREADS=1 cargo test --release --test wasm_speed -- --ignored --nocapture` and
-//! `cargo test --release --target wasm32-unknown-unknown --test wasm_speed`.
+//! Speed probe, not an assertion: ms per meta-iteration of the MAML paper setup (second order,
+//! first order, then second order again once the wasm engine has tiered up) in a dedicated
+//! worker of headless Chromium. `scripts/bench-browser` runs it alternately with the native CLI;
+//! natively it is ignored unless asked for (`-- --ignored`).
+
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
 use metaplay::engine::meta::Algo;
 use metaplay::experiment::{Config, Runner, TaskKind};
@@ -35,7 +39,7 @@ extern "C" {
 )]
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn maml_ms_per_iter() {
-    for algo in [Algo::Maml, Algo::Fomaml] {
+    for algo in [Algo::Maml, Algo::Fomaml, Algo::Maml] {
         let mut r = Runner::new(Config::new(TaskKind::Sine, algo)).unwrap();
         for _ in 0..100 {
             r.step().unwrap();
@@ -50,7 +54,7 @@ fn maml_ms_per_iter() {
         }
         means.sort_by(f64::total_cmp);
         let msg = format!(
-            "speed {}: {:.3} ms/iter (median of 10x100), min {:.3}",
+            "{{\"event\":\"wasm_speed\",\"algo\":\"{}\",\"ms_per_iter_median\":{:.4},\"ms_per_iter_min\":{:.4}}}",
             algo.name(),
             means[5],
             means[0]
