@@ -3,6 +3,9 @@
 
 use std::process::ExitCode;
 
+#[path = "cli/bandit.rs"]
+mod bandit;
+
 #[cfg(not(target_arch = "wasm32"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -20,7 +23,7 @@ use metaplay::experiment::{Config, EvalSpec, Runner, TaskKind};
 #[command(
     name = "metaplay",
     version,
-    about = "Meta-learning on few-shot sine regression: train, evaluate, benchmark."
+    about = "Meta-learning on few-shot sine regression and Bernoulli bandits: train, evaluate, benchmark."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -31,6 +34,8 @@ struct Cli {
 enum Command {
     /// Meta-train one run, report progress and timing, then evaluate it.
     Train(TrainArgs),
+    /// Bernoulli bandits: classical policies and, with --algo, the meta-learned agent.
+    Bandit(bandit::BanditArgs),
 }
 
 #[derive(Args)]
@@ -269,6 +274,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Train(args) => train(args),
+        Command::Bandit(args) => bandit::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

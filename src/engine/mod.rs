@@ -1,5 +1,6 @@
 //! The meta-learning engine: pure Rust on candle-core, native and wasm alike, no web imports.
 
+pub mod bandit;
 pub mod meta;
 pub mod mlp;
 pub mod optim;

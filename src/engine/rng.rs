@@ -28,3 +28,11 @@ pub fn rng(seed: u64, stream: Stream) -> Rng {
     r.set_stream(stream as u64);
     r
 }
+
+/// Generator number `index` of `stream` of `seed` (e.g. one per policy), independent of the
+/// others and of [`rng`]'s.
+pub fn rng_indexed(seed: u64, stream: Stream, index: u64) -> Rng {
+    let mut r = ChaCha8Rng::seed_from_u64(seed);
+    r.set_stream(((index + 1) << 8) | stream as u64);
+    r
+}

@@ -199,7 +199,7 @@ impl Config {
     }
 }
 
-fn in_range(field: &'static str, v: usize, (lo, hi): (usize, usize)) -> Result<()> {
+pub(crate) fn in_range(field: &'static str, v: usize, (lo, hi): (usize, usize)) -> Result<()> {
     if (lo..=hi).contains(&v) {
         Ok(())
     } else {

@@ -1,9 +1,13 @@
 //! Experiments: a validated [`Config`] and a [`Runner`] that steps and evaluates a run.
 
+pub mod bandit_config;
+pub mod bandit_runner;
 pub mod config;
 pub mod protocol;
 pub mod runner;
 pub mod session;
 
+pub use bandit_config::BanditConfig;
+pub use bandit_runner::BanditRunner;
 pub use config::{Config, TaskKind};
 pub use runner::{EvalReport, EvalSpec, Runner};

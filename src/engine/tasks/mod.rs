@@ -1,5 +1,6 @@
 //! Task families: distributions over tasks that meta-learning learns to adapt to.
 
+pub mod bandit;
 pub mod sine;
 
 use candle_core::{DType, Device, Tensor};
@@ -7,6 +8,7 @@ use candle_core::{DType, Device, Tensor};
 use crate::engine::rng::Rng;
 use crate::error::Result;
 
+pub use bandit::{BanditFamily, BanditSetting, BanditTask};
 pub use sine::{SineFamily, SineTask, SineVariant};
 
 /// A distribution over tasks (the `p(T)` of the MAML paper).

@@ -1,0 +1,12 @@
+//! Bandit agents: the classical policies of the literature, the meta-learned softmax agent,
+//! and the evaluation protocol that plays them all on the same arm draws.
+
+pub mod agent;
+pub mod eval;
+pub mod learner;
+pub mod policies;
+
+pub use agent::{AgentParams, SoftmaxAgent};
+pub use eval::{arm_usage, evaluate, EvalOutcome, Policy, PolicyReport};
+pub use learner::{BanditLearner, BanditLearnerSpec};
+pub use policies::{ArmStats, Baseline};

@@ -1,0 +1,173 @@
+//! The configuration of a bandit experiment: the task setting, the meta-learner of the
+//! softmax agent, and the evaluation, with field-named validation.
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::bandit::BanditLearnerSpec;
+use crate::engine::meta::Algo;
+use crate::engine::tasks::{BanditFamily, BanditSetting};
+use crate::error::{Error, Result};
+use crate::experiment::config::in_range;
+
+/// Accepted ranges for bandit settings.
+pub mod limits {
+    /// Arms `k` (dependent settings: exactly 2).
+    pub const ARMS: (usize, usize) = (2, 100);
+    /// Pulls per episode `n`.
+    pub const PULLS: (usize, usize) = (1, 10_000);
+    /// Adaptation blocks per episode (`pulls / adapt_every`, rounded up): bounds the
+    /// unrolled graph of one meta-iteration.
+    pub const BLOCKS: (usize, usize) = (1, 500);
+    /// Episodes per meta-iteration.
+    pub const META_BATCH: (usize, usize) = (1, 128);
+    /// Evaluation episodes.
+    pub const EPISODES: (usize, usize) = (1, 100_000);
+    /// Meta-iterations.
+    pub const ITERS: (usize, usize) = (0, 200_000);
+    /// Step sizes (exclusive lower bound).
+    pub const LR: (f64, f64) = (0.0, 100.0);
+}
+
+/// Every setting of a bandit experiment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BanditConfig {
+    /// How arm means are drawn.
+    pub setting: BanditSetting,
+    /// Arms `k`.
+    pub arms: usize,
+    /// Pulls per episode `n`.
+    pub pulls: usize,
+    /// Meta-learner of the agent: maml, fomaml, reptile, metasgd, or scratch (none).
+    pub algo: Algo,
+    /// Meta-iterations.
+    pub iters: usize,
+    /// Seed of the agent's training episodes.
+    pub seed: u64,
+    /// Episodes per meta-iteration.
+    pub meta_batch: usize,
+    /// The agent adapts every this many pulls.
+    pub adapt_every: usize,
+    /// Inner policy-gradient step size `α`.
+    pub inner_lr: f64,
+    /// Outer learning rate (Adam; Reptile: SGD step annealed to 0).
+    pub meta_lr: f64,
+    /// ε of ε-greedy.
+    pub epsilon: f64,
+    /// Evaluation episodes per policy.
+    pub episodes: usize,
+    /// Seed of the evaluation bandits.
+    pub eval_seed: u64,
+}
+
+impl BanditConfig {
+    /// Defaults for `setting`: dependent settings 2 arms × 100 pulls (Wang et al. 2016),
+    /// independent 10 arms × 100 pulls (a cell of RL²'s grid); adapt after every pull up to
+    /// 100 blocks; α = 2, Adam 0.01, meta-batch 16, 1000 iterations.
+    pub fn new(setting: BanditSetting, algo: Algo) -> Self {
+        let arms = if setting.is_dependent() { 2 } else { 10 };
+        let pulls = 100;
+        Self {
+            setting,
+            arms,
+            pulls,
+            algo,
+            iters: if algo == Algo::Scratch { 0 } else { 1000 },
+            seed: 0,
+            meta_batch: 16,
+            adapt_every: Self::default_adapt_every(pulls),
+            inner_lr: 2.0,
+            meta_lr: if algo == Algo::Reptile { 0.1 } else { 0.01 },
+            epsilon: 0.1,
+            episodes: 10_000,
+            eval_seed: 1234,
+        }
+    }
+
+    /// Every pull when that gives at most 100 blocks, else `⌈pulls / 100⌉`.
+    pub fn default_adapt_every(pulls: usize) -> usize {
+        pulls.div_ceil(100).max(1)
+    }
+
+    /// Checks every field against [`limits`], naming the first one out of range.
+    pub fn validate(&self) -> Result<()> {
+        use limits::*;
+        if self.setting.is_dependent() && self.arms != 2 {
+            return Err(Error::InvalidConfig {
+                field: "arms",
+                message: format!(
+                    "{} has exactly 2 arms (p₂ = 1 − p₁), got {}",
+                    self.setting.name(),
+                    self.arms
+                ),
+            });
+        }
+        in_range("arms", self.arms, ARMS)?;
+        in_range("pulls", self.pulls, PULLS)?;
+        in_range("adapt_every", self.adapt_every, (1, self.pulls))?;
+        if self.pulls.div_ceil(self.adapt_every) > BLOCKS.1 {
+            return Err(Error::InvalidConfig {
+                field: "adapt_every",
+                message: format!(
+                    "{} gives {} adaptation blocks for {} pulls; at most {} are accepted (adapt_every ≥ {})",
+                    self.adapt_every,
+                    self.pulls.div_ceil(self.adapt_every),
+                    self.pulls,
+                    BLOCKS.1,
+                    self.pulls.div_ceil(BLOCKS.1)
+                ),
+            });
+        }
+        in_range("meta_batch", self.meta_batch, META_BATCH)?;
+        in_range("episodes", self.episodes, EPISODES)?;
+        in_range("iters", self.iters, ITERS)?;
+        if !matches!(
+            self.algo,
+            Algo::Maml | Algo::Fomaml | Algo::Reptile | Algo::MetaSgd | Algo::Scratch
+        ) {
+            return Err(Error::InvalidConfig {
+                field: "algo",
+                message: format!(
+                    "{} has no bandit version; use maml, fomaml, reptile, metasgd or scratch",
+                    self.algo.name()
+                ),
+            });
+        }
+        for (field, v) in [("inner_lr", self.inner_lr), ("meta_lr", self.meta_lr)] {
+            if !(v.is_finite() && v > LR.0 && v <= LR.1) {
+                return Err(Error::InvalidConfig {
+                    field,
+                    message: format!("{v} is outside the accepted range ({}, {}]", LR.0, LR.1),
+                });
+            }
+        }
+        if !(0.0..=1.0).contains(&self.epsilon) {
+            return Err(Error::InvalidConfig {
+                field: "epsilon",
+                message: format!("{} is outside the accepted range [0, 1]", self.epsilon),
+            });
+        }
+        Ok(())
+    }
+
+    /// The task family.
+    pub fn family(&self) -> BanditFamily {
+        BanditFamily {
+            setting: self.setting,
+            arms: self.arms,
+            pulls: self.pulls,
+        }
+    }
+
+    /// The meta-learner's settings.
+    pub fn learner_spec(&self) -> BanditLearnerSpec {
+        BanditLearnerSpec {
+            algo: self.algo,
+            family: self.family(),
+            meta_batch: self.meta_batch,
+            adapt_every: self.adapt_every,
+            inner_lr: self.inner_lr,
+            meta_lr: self.meta_lr,
+            iters: self.iters,
+        }
+    }
+}

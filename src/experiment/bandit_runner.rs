@@ -1,0 +1,109 @@
+//! One bandit experiment: meta-trains the softmax agent and evaluates it beside the
+//! classical policies on the same bandits.
+
+use crate::engine::bandit::{arm_usage, evaluate, BanditLearner, Baseline, Policy, PolicyReport};
+use crate::engine::rng::{rng, Rng, Stream};
+use crate::engine::tasks::{BanditTask, TaskFamily};
+use crate::error::{Error, Result};
+use crate::experiment::BanditConfig;
+
+/// A bandit run.
+#[derive(Clone, Debug)]
+pub struct BanditRunner {
+    config: BanditConfig,
+    learner: BanditLearner,
+    train_rng: Rng,
+}
+
+impl BanditRunner {
+    /// Validates `config` and sets the run up from its seed.
+    pub fn new(config: BanditConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(Self {
+            learner: BanditLearner::new(config.learner_spec()),
+            train_rng: rng(config.seed, Stream::Train),
+            config,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &BanditConfig {
+        &self.config
+    }
+
+    /// The learner.
+    pub fn learner(&self) -> &BanditLearner {
+        &self.learner
+    }
+
+    /// Meta-iterations done.
+    pub fn iter(&self) -> usize {
+        self.learner.iter()
+    }
+
+    /// One meta-iteration; returns the expected reward per pull after adaptation, or
+    /// [`Error::Diverged`] (leaving the run where it was) when a value is not finite.
+    pub fn step(&mut self) -> Result<f64> {
+        let before = self.learner.params().clone();
+        let objective = self.learner.step(&mut self.train_rng)?;
+        if !objective.is_finite() || !self.learner.params().all_finite() {
+            self.learner.set_params(before);
+            return Err(Error::Diverged {
+                iter: self.learner.iter(),
+                loss: objective,
+            });
+        }
+        Ok(objective)
+    }
+
+    /// The name of the agent in reports: `agent-<algo>`.
+    pub fn agent_name(&self) -> String {
+        format!("agent-{}", self.config.algo.name())
+    }
+
+    /// The classical policies, in report order.
+    pub fn baselines(&self) -> Vec<Policy> {
+        Baseline::all(self.config.epsilon)
+            .into_iter()
+            .map(Policy::Baseline)
+            .collect()
+    }
+
+    /// The meta-learned agent as it is now.
+    pub fn agent(&self) -> Policy {
+        Policy::Agent(self.agent_name(), self.learner.agent())
+    }
+
+    /// Evaluates `policies` over `episodes` bandits of the evaluation seed, with regret
+    /// curves sampled at up to `points` pull counts.
+    pub fn evaluate(
+        &self,
+        policies: &[Policy],
+        episodes: usize,
+        points: usize,
+    ) -> Vec<PolicyReport> {
+        evaluate(
+            &self.config.family(),
+            policies,
+            episodes,
+            self.config.eval_seed,
+            points,
+        )
+    }
+
+    /// One bandit drawn from `seed` and the mean pulls per arm of each policy on it over
+    /// `episodes` episodes.
+    pub fn arm_usage(
+        &self,
+        policies: &[Policy],
+        seed: u64,
+        episodes: usize,
+    ) -> (BanditTask, Vec<Vec<f64>>) {
+        let task = self
+            .config
+            .family()
+            .sample_task(&mut rng(seed, Stream::Validation));
+        let usage = arm_usage(&task, self.config.pulls, policies, episodes, seed);
+        (task, usage)
+    }
+}
