@@ -127,3 +127,64 @@ fn bad_configurations_and_divergence_are_reported() {
         "the other run keeps training"
     );
 }
+
+#[test]
+fn a_bandit_experiment_trains_in_chunks_and_reports_every_policy() {
+    use metaplay::engine::tasks::BanditSetting;
+    use metaplay::experiment::BanditConfig;
+    let mut s = Session::new();
+    let mut config = BanditConfig::new(BanditSetting::DependentMedium, Algo::Maml);
+    config.iters = 60;
+    config.episodes = 200;
+    let ev = s.handle(Command::ConfigureBandit { config });
+    assert_eq!(progress(&ev).0, &vec![0]);
+    let eval = ev
+        .iter()
+        .find_map(|e| match e {
+            Event::BanditEval(b) => Some(b),
+            _ => None,
+        })
+        .expect("the first evaluation");
+    let names: Vec<_> = eval.reports.iter().map(|r| r.policy.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "random",
+            "greedy",
+            "eps-greedy",
+            "ucb1",
+            "thompson",
+            "oracle",
+            "agent-maml"
+        ]
+    );
+    assert_eq!(eval.means.len(), 2);
+    assert_eq!(eval.usage.len(), 7);
+    for u in &eval.usage {
+        assert!(
+            (u.iter().sum::<f64>() - 100.0).abs() < 1e-9,
+            "every pull counted"
+        );
+    }
+    s.handle(Command::Play);
+    let t = Cell::new(0.0);
+    let clock = || {
+        t.set(t.get() + 1.0);
+        t.get()
+    };
+    let mut evals = 0;
+    let mut last = 0;
+    while s.playing() {
+        let ev = s.chunk(10.0, usize::MAX, &clock);
+        last = progress(&ev).0[0];
+        evals += ev
+            .iter()
+            .filter(|e| matches!(e, Event::BanditEval(_)))
+            .count();
+    }
+    assert_eq!(last, 60, "trained to the end, then stopped");
+    assert!(evals >= 1, "re-evaluated at least at the end");
+    // back to sine runs: the bandit experiment is gone
+    s.handle(Command::Configure { runs: runs() });
+    assert!(s.bandit().is_none());
+}

@@ -2,6 +2,7 @@
 
 pub mod bandit_config;
 pub mod bandit_runner;
+pub mod bandit_session;
 pub mod config;
 pub mod protocol;
 pub mod runner;

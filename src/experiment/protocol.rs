@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::bandit::PolicyReport;
+use crate::experiment::bandit_config::BanditConfig;
 use crate::experiment::config::Config;
 
 /// Most runs an experiment compares side by side.
@@ -28,6 +30,11 @@ pub enum Command {
     Configure {
         /// One configuration per run.
         runs: Vec<Config>,
+    },
+    /// Start over with a bandit experiment (replaces any sine runs), paused at iteration 0.
+    ConfigureBandit {
+        /// The experiment.
+        config: BanditConfig,
     },
     /// Train until every run has done its iterations, or until `Pause`.
     Play,
@@ -77,6 +84,8 @@ pub enum Event {
         /// One entry per run.
         runs: Vec<FitCurves>,
     },
+    /// Bandit evaluation: every policy on the same episodes, and one bandit's arm usage.
+    BanditEval(BanditEvaluation),
     /// A run stopped because its loss was not finite.
     Diverged {
         /// Which run.
@@ -89,4 +98,19 @@ pub enum Event {
         /// Human-readable description.
         message: String,
     },
+}
+
+/// What the bandit view draws.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BanditEvaluation {
+    /// Meta-iteration of the agent evaluated.
+    pub iter: usize,
+    /// One report per policy: the classical ones, then the agent.
+    pub reports: Vec<PolicyReport>,
+    /// The arms' means of the one bandit of the arm chart.
+    pub means: Vec<f64>,
+    /// Mean pulls per arm of each policy (same order as `reports`) on that bandit.
+    pub usage: Vec<Vec<f64>>,
+    /// Episodes per usage figure.
+    pub usage_episodes: usize,
 }

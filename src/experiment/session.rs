@@ -5,6 +5,7 @@
 use crate::engine::rng::{rng, Stream};
 use crate::engine::tasks::{RegressionBatch, RegressionFamily};
 use crate::error::Error;
+use crate::experiment::bandit_session::BanditSession;
 use crate::experiment::protocol::{Command, Event, FitRequest, MAX_RUNS};
 use crate::experiment::runner::Runner;
 
@@ -23,6 +24,7 @@ pub struct Session {
     stopped: Vec<bool>,
     playing: bool,
     fit: Option<FitRequest>,
+    bandit: Option<BanditSession>,
 }
 
 impl Session {
@@ -41,6 +43,11 @@ impl Session {
         &self.runs
     }
 
+    /// The bandit experiment, when one is configured.
+    pub fn bandit(&self) -> Option<&BanditSession> {
+        self.bandit.as_ref()
+    }
+
     /// Applies a command; returns the events to send back.
     pub fn handle(&mut self, command: Command) -> Vec<Event> {
         match command {
@@ -51,6 +58,7 @@ impl Session {
                         message: format!("runs: {} given, accepted 1..={MAX_RUNS}", runs.len()),
                     }];
                 }
+                self.bandit = None;
                 let built: Result<Vec<Runner>, Error> = runs.into_iter().map(Runner::new).collect();
                 match built {
                     Ok(runs) => {
@@ -78,8 +86,27 @@ impl Session {
                     }],
                 }
             }
+            Command::ConfigureBandit { config } => {
+                self.playing = false;
+                self.runs.clear();
+                self.validation.clear();
+                self.stopped.clear();
+                match BanditSession::new(config) {
+                    Ok((session, mut events)) => {
+                        self.bandit = Some(session);
+                        events.insert(0, self.progress(vec![], vec![], 0.0, 0.0));
+                        events
+                    }
+                    Err(e) => {
+                        self.bandit = None;
+                        vec![Event::Error {
+                            message: e.to_string(),
+                        }]
+                    }
+                }
+            }
             Command::Play => {
-                self.playing = !self.runs.is_empty();
+                self.playing = !self.runs.is_empty() || self.bandit.is_some();
                 vec![]
             }
             Command::Pause => {
@@ -105,6 +132,22 @@ impl Session {
         max_rounds: usize,
         clock: &dyn Fn() -> f64,
     ) -> Vec<Event> {
+        if let Some(bandit) = self.bandit.as_mut() {
+            let start = clock();
+            let (point, steps, mut events) = bandit.chunk(budget_ms, max_rounds, clock);
+            if bandit.finished() {
+                self.playing = false;
+            }
+            let elapsed = clock() - start;
+            let (rate, ms) = if elapsed > 0.0 && steps > 0 {
+                (steps as f64 / elapsed * 1e3, elapsed / steps as f64)
+            } else {
+                (0.0, 0.0)
+            };
+            let losses = vec![point.into_iter().collect()];
+            events.insert(0, self.progress(losses, vec![vec![]], rate, ms));
+            return events;
+        }
         let n = self.runs.len();
         let mut sums = vec![(0.0, 0usize); n];
         let mut validation = vec![Vec::new(); n];
@@ -186,8 +229,12 @@ impl Session {
         rate: f64,
         ms: f64,
     ) -> Event {
+        let iters = match &self.bandit {
+            Some(b) => vec![b.runner().iter()],
+            None => self.runs.iter().map(Runner::iter).collect(),
+        };
         Event::Progress {
-            iters: self.runs.iter().map(Runner::iter).collect(),
+            iters,
             losses,
             validation,
             iters_per_sec: rate,
