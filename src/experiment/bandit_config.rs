@@ -168,6 +168,7 @@ impl BanditConfig {
             inner_lr: self.inner_lr,
             meta_lr: self.meta_lr,
             iters: self.iters,
+            score_function: true,
         }
     }
 }

@@ -6,13 +6,16 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{MessageEvent, MouseEvent, Worker};
 
+use super::bandit_view::{default_bandit, BanditView};
 use super::charts::{self, css_color, LossSeries, PlotArea};
-use super::controls::{algo_label, with_algo, Controls};
+use super::controls::{algo_label, with_algo, Controls, Mode};
 use crate::engine::meta::Algo;
 use crate::engine::rng::{rng, Stream};
 use crate::engine::tasks::{RegressionFamily, SineTask, TaskFamily};
 use crate::experiment::config::{Config, TaskKind};
-use crate::experiment::protocol::{Command, Event, FitCurves, FitRequest, MAX_RUNS};
+use crate::experiment::protocol::{
+    BanditEvaluation, Command, Event, FitCurves, FitRequest, MAX_RUNS,
+};
 
 /// The experiment a fresh page shows: the MAML paper's comparison.
 fn default_runs() -> Vec<Config> {
@@ -47,6 +50,9 @@ fn send(worker: StoredValue<Option<Worker>, LocalStorage>, command: &Command) {
 #[component]
 pub fn App() -> impl IntoView {
     let runs = RwSignal::new(default_runs());
+    let mode = RwSignal::new(Mode::Sine);
+    let bandit = RwSignal::new(default_bandit());
+    let bandit_eval = RwSignal::new(None::<BanditEvaluation>);
     let selected = RwSignal::new(0usize);
     let problem = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<String>);
@@ -122,6 +128,7 @@ pub fn App() -> impl IntoView {
                             playing.set(p);
                         }
                         Event::Fit { grid, runs } => fit.set((grid, runs)),
+                        Event::BanditEval(b) => bandit_eval.set(Some(b)),
                         Event::Diverged { message, .. } => notice.set(Some(message)),
                         Event::Error { message } => error.set(Some(message)),
                     }
@@ -158,6 +165,16 @@ pub fn App() -> impl IntoView {
         ms_per_iter.set(0.0);
         notice.set(None);
         last_progress.set_value(None);
+        if mode.get_untracked() == Mode::Bandit {
+            bandit_eval.set(None);
+            send(
+                worker,
+                &Command::ConfigureBandit {
+                    config: bandit.get_untracked(),
+                },
+            );
+            return;
+        }
         send(
             worker,
             &Command::Configure {
@@ -166,9 +183,12 @@ pub fn App() -> impl IntoView {
         );
         send(worker, &Command::Fit(untrack(fit_request)));
     };
-    // Any change of the runs starts the experiment over (once the worker listens).
+    // Any change of the runs (or of the bandit experiment, or of the task family) starts the
+    // experiment over (once the worker listens).
     Effect::new(move |_| {
         runs.track();
+        bandit.track();
+        mode.track();
         if ready.get() {
             reset();
         }
@@ -206,7 +226,14 @@ pub fn App() -> impl IntoView {
                         validation: v.get(i).map(Vec::as_slice).unwrap_or(&[]),
                     })
                     .collect();
-                charts::draw_loss(canvas.clone(), scale, &series, log_scale.get(), max_iter)
+                charts::draw_loss(
+                    canvas.clone(),
+                    scale,
+                    &series,
+                    log_scale.get(),
+                    max_iter,
+                    "MSE",
+                )
             })
         });
         if let Err(e) = result {
@@ -269,7 +296,10 @@ pub fn App() -> impl IntoView {
     };
 
     let max_iter = move || iters.with(|i| i.iter().copied().max().unwrap_or(0));
-    let total_iters = move || runs.with(|r| r.iter().map(|c| c.iters).max().unwrap_or(1));
+    let total_iters = move || match mode.get() {
+        Mode::Bandit => bandit.with(|b| b.iters),
+        Mode::Sine => runs.with(|r| r.iter().map(|c| c.iters).max().unwrap_or(1)),
+    };
     let legend = move || {
         runs.get()
             .into_iter()
@@ -323,7 +353,7 @@ pub fn App() -> impl IntoView {
         </div>
         <header>
             <h1>"Metaplay"</h1>
-            <p class="tagline">"Watch MAML, Reptile and friends learn to learn few-shot sine regression — trained live in your browser."</p>
+            <p class="tagline">"Watch MAML, Reptile and friends learn to learn — few-shot sine regression and multi-armed bandits, trained live in your browser."</p>
         </header>
         <section class="toolbar" aria-label="Training">
             <button data-testid="train" class="primary" disabled=move || playing.get() || !ready.get()
@@ -345,11 +375,14 @@ pub fn App() -> impl IntoView {
         </section>
         {move || notice.get().map(|n| view! { <div class="banner notice" data-testid="divergence" role="status">{n}</div> })}
         {move || problem.get().map(|p| view! { <div class="banner problem" data-testid="input-problem" role="status">{p}</div> })}
+        <Show when=move || mode.get() == Mode::Sine fallback=move || view! {
+            <BanditView config=bandit evaluation=bandit_eval rewards=losses problem=problem error=error mode=mode resized=resized />
+        }>
         <div class="layout">
             <aside>
                 <ul class="runs" aria-label="Runs">{legend}</ul>
                 <button data-testid="add-run" disabled=move || { runs.with(Vec::len) >= MAX_RUNS } on:click=add_run>"+ Add run"</button>
-                <Controls runs=runs selected=selected problem=problem />
+                <Controls runs=runs selected=selected problem=problem mode=mode />
             </aside>
             <section class="charts">
                 <figure>
@@ -383,8 +416,9 @@ pub fn App() -> impl IntoView {
                 </figure>
             </section>
         </div>
+        </Show>
         <footer>
-            <p>"Finn et al. 2017 (MAML) · Nichol et al. 2018 (Reptile) · Li et al. 2017 (Meta-SGD). Engine: Rust + candle, compiled to WebAssembly."</p>
+            <p>"Finn et al. 2017 (MAML) · Nichol et al. 2018 (Reptile) · Li et al. 2017 (Meta-SGD) · Duan et al. 2016 (RL²) · Wang et al. 2016 (dependent arms) · Auer et al. 2002 (UCB1). Engine: Rust + candle, compiled to WebAssembly."</p>
         </footer>
     }
 }

@@ -16,7 +16,7 @@ pub const RUN_COLORS: [RGBColor; 4] = [
     RGBColor(192, 38, 211),
 ];
 /// Axis and label colour, readable on light and dark backgrounds.
-const INK: RGBColor = RGBColor(128, 128, 128);
+pub(crate) const INK: RGBColor = RGBColor(128, 128, 128);
 /// Colour of the true function.
 const TRUTH: RGBColor = RGBColor(150, 150, 150);
 /// Fill of the support points (ringed in white, visible on light and dark pages).
@@ -28,7 +28,7 @@ pub fn css_color(i: usize) -> String {
     format!("rgb({r},{g},{b})")
 }
 
-fn clear(canvas: &HtmlCanvasElement) {
+pub(crate) fn clear(canvas: &HtmlCanvasElement) {
     if let Ok(Some(ctx)) = canvas.get_context("2d") {
         if let Ok(ctx) = ctx.dyn_into::<CanvasRenderingContext2d>() {
             ctx.clear_rect(0.0, 0.0, canvas.width() as f64, canvas.height() as f64);
@@ -36,7 +36,7 @@ fn clear(canvas: &HtmlCanvasElement) {
     }
 }
 
-fn label_style(scale: f64) -> TextStyle<'static> {
+pub(crate) fn label_style(scale: f64) -> TextStyle<'static> {
     ("sans-serif", 13.0 * scale).into_font().color(&INK)
 }
 
@@ -68,12 +68,15 @@ pub fn fit_to_display(canvas: &HtmlCanvasElement, aspect: f64) -> f64 {
 }
 
 /// True when the chart is under 500 CSS pixels wide.
-fn narrow<DB: DrawingBackend>(root: &DrawingArea<DB, plotters::coord::Shift>, scale: f64) -> bool {
+pub(crate) fn narrow<DB: DrawingBackend>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    scale: f64,
+) -> bool {
     (root.dim_in_pixel().0 as f64 / scale) < 500.0
 }
 
 /// `v` CSS pixels in canvas pixels.
-fn px(v: f64, scale: f64) -> u32 {
+pub(crate) fn px(v: f64, scale: f64) -> u32 {
     (v * scale).round().max(1.0) as u32
 }
 
@@ -95,6 +98,7 @@ pub fn draw_loss(
     series: &[LossSeries<'_>],
     log: bool,
     max_iter: usize,
+    y_desc: &str,
 ) -> Result<(), String> {
     clear(&canvas);
     let backend =
@@ -140,7 +144,11 @@ pub fn draw_loss(
         .light_line_style(INK.mix(0.08))
         .label_style(label_style(scale))
         .x_desc("iteration")
-        .y_desc(if log { "MSE (log scale)" } else { "MSE" })
+        .y_desc(if log {
+            format!("{y_desc} (log scale)")
+        } else {
+            y_desc.to_string()
+        })
         .x_label_formatter(&x_fmt)
         .y_label_formatter(&y_fmt)
         .x_labels(if narrow(&root, scale) { 3 } else { 6 })

@@ -7,6 +7,15 @@ use crate::engine::meta::Algo;
 use crate::engine::mlp::Activation;
 use crate::experiment::config::{limits, Config, TaskKind};
 
+/// Which task family the page shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Few-shot sine regression, up to four runs.
+    Sine,
+    /// Bernoulli bandits: the meta-learned agent against the classical policies.
+    Bandit,
+}
+
 /// Switches a run to `algo`, keeping its task-level settings and taking the algorithm's own
 /// defaults (e.g. Reptile's outer step size) from [`Config::new`].
 pub fn with_algo(old: &Config, algo: Algo) -> Config {
@@ -34,9 +43,9 @@ pub fn algo_label(a: Algo) -> &'static str {
     }
 }
 
-/// A numeric setting: name (for `data-testid="control-<name>"`), label, range, step, and how to
-/// read and write it. `shared` settings apply to every run.
-pub struct NumberSetting {
+/// A numeric setting of a configuration `C`: name (for `data-testid="control-<name>"`),
+/// label, range, step, and how to read and write it. `shared` settings apply to every run.
+pub struct NumberSetting<C = Config> {
     /// Test id suffix.
     pub name: &'static str,
     /// Visible label.
@@ -50,9 +59,9 @@ pub struct NumberSetting {
     /// Applies to every run.
     pub shared: bool,
     /// Reads the value.
-    pub get: fn(&Config) -> f64,
+    pub get: fn(&C) -> f64,
     /// Writes the value.
-    pub set: fn(&mut Config, f64),
+    pub set: fn(&mut C, f64),
 }
 
 /// Every numeric setting, in panel order.
@@ -145,7 +154,8 @@ pub fn number_settings() -> Vec<NumberSetting> {
     ]
 }
 
-fn range_text(s: &NumberSetting) -> String {
+/// The accepted range as shown beside a control.
+pub fn range_text<C>(s: &NumberSetting<C>) -> String {
     if s.range.0 == 0.0 && !s.integer {
         format!("> 0 and ≤ {}", s.range.1)
     } else {
@@ -154,7 +164,7 @@ fn range_text(s: &NumberSetting) -> String {
 }
 
 /// Checks a typed value against the setting's range; the error names the field and the range.
-pub fn check(s: &NumberSetting, text: &str) -> Result<f64, String> {
+pub fn check<C>(s: &NumberSetting<C>, text: &str) -> Result<f64, String> {
     let v: f64 = text.trim().parse().map_err(|_| {
         format!(
             "{}: '{text}' is not a number (accepted: {})",
@@ -220,6 +230,8 @@ pub fn Controls(
     selected: RwSignal<usize>,
     /// Where to report a rejected value.
     problem: RwSignal<Option<String>>,
+    /// Sine or bandit: choosing "Bandit" in the task menu switches the page.
+    mode: RwSignal<Mode>,
 ) -> impl IntoView {
     let current = move || {
         runs.with(|r| {
@@ -276,7 +288,11 @@ pub fn Controls(
             <label class="control">
                 <span>"Task"<small>"shared by all runs"</small></span>
                 <select data-testid="control-task" on:change=move |ev| {
-                    let task = TaskKind::parse(&event_target_value(&ev)).unwrap_or(TaskKind::Sine);
+                    let value = event_target_value(&ev);
+                    if value == "bandit" {
+                        return mode.set(Mode::Bandit);
+                    }
+                    let task = TaskKind::parse(&value).unwrap_or(TaskKind::Sine);
                     runs.update(|rs| for c in rs.iter_mut() {
                         let seed = c.seed;
                         *c = Config::new(task, c.algo);
@@ -285,6 +301,7 @@ pub fn Controls(
                 }>
                     <option value="sine" prop:selected=move || current().task == TaskKind::Sine>"Sine · MAML"</option>
                     <option value="sine-reptile" prop:selected=move || current().task == TaskKind::SineReptile>"Sine · Reptile"</option>
+                    <option value="bandit">"Bandit"</option>
                 </select>
             </label>
             <label class="control">

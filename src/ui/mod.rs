@@ -2,6 +2,8 @@
 //! through [`crate::experiment::protocol`] messages.
 
 pub mod app;
+pub mod bandit_charts;
+pub mod bandit_view;
 pub mod charts;
 pub mod controls;
 

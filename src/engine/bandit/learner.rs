@@ -1,13 +1,18 @@
 //! Meta-training the softmax bandit agent ([`super::agent`]) with MAML (exact second order),
 //! first-order MAML, Reptile or Meta-SGD.
 //!
-//! The meta-objective is the expected reward per pull of the policies the agent plays over an
-//! episode, `J = (1/n) Σ_j m_j Σ_a π_j(a)·μ_a`, exact given the pulls seen (Bernoulli arms
-//! have mean `μ_a`). The pulls are sampled; as in MAML's reinforcement-learning experiments
-//! (Finn et al. 2017, §5.3) the dependence of *which* pulls happen on the parameters is not
-//! differentiated, but everything else is: the inner policy-gradient steps are written as
-//! candle ops, so one `backward` gives the exact second-order gradient through every step
-//! (first-order MAML holds `π_j` constant inside `ĝ_j`).
+//! The meta-objective is the expected total reward of the policies the agent plays over an
+//! episode, per pull: `J = (1/n) Σ_j R_j` with `R_j = m_j Σ_a π_j(a)·μ_a`, exact given the
+//! pulls seen before block `j` (Bernoulli arms have mean `μ_a`). Its gradient has two parts:
+//! - the pathwise part, through the inner policy-gradient steps, which are written as candle
+//!   ops so that one `backward` differentiates through every step exactly (second order;
+//!   first-order MAML holds `π_j` constant inside `ĝ_j`);
+//! - the score-function part (Williams 1992), for how the parameters change *which* pulls
+//!   happen and so what the agent learns from them: `Σ_i (G_i − Ḡ_i) ∇ log p(pulls of block
+//!   i)`, with `G_i = Σ_{j>i} R_j` the expected reward still to come and `Ḡ_i` the mean of
+//!   the other episodes' (a leave-one-out baseline, so the estimate stays unbiased). Without it the meta-gradient ignores the value of
+//!   exploration (the bias of MAML's RL meta-gradient discussed by Rothfuss et al. 2019,
+//!   ProMP) and meta-training drifts to policies that commit too early.
 
 use candle_core::{DType, Device, Tensor};
 
@@ -36,6 +41,8 @@ pub struct BanditLearnerSpec {
     pub meta_lr: f64,
     /// Meta-iterations planned (Reptile's annealing horizon).
     pub iters: usize,
+    /// Include the score-function part of the meta-gradient (see the module docs).
+    pub score_function: bool,
 }
 
 /// A bandit meta-learner: the agent's meta-parameters and their optimiser.
@@ -167,14 +174,12 @@ impl BanditLearner {
         let first_order = self.spec.algo == Algo::Fomaml;
         let lens = blocks(self.spec.family.pulls, self.spec.adapt_every);
         let mut theta = logits.broadcast_as((t, k))?;
-        let mut objective: Option<Tensor> = None;
+        // per block: expected reward per task `[T]`, log-probability of its pulls per task `[T]`
+        let mut rewards: Vec<Tensor> = Vec::with_capacity(lens.len());
+        let mut log_probs: Vec<Tensor> = Vec::with_capacity(lens.len());
         for (j, &len) in lens.iter().enumerate() {
             let pi = softmax_rows(&theta)?;
-            let reward = (pi.mul(&mu)?.sum_all()? * len as f64)?;
-            objective = Some(match objective {
-                Some(o) => o.add(&reward)?,
-                None => reward,
-            });
+            rewards.push((pi.mul(&mu)?.sum(1)? * len as f64)?);
             if j + 1 == lens.len() {
                 break;
             }
@@ -189,6 +194,9 @@ impl BanditLearner {
             }
             let n = Tensor::from_vec(n, (t, k), &dev)?;
             let r = Tensor::from_vec(r, (t, k), &dev)?;
+            if self.spec.score_function {
+                log_probs.push(n.mul(&log_softmax_rows(&theta)?)?.sum(1)?);
+            }
             // c = R − b·N; ĝ = (c − (Σ_a c_a)·π) / m; θ ← θ + α ⊙ ĝ
             let c = r.sub(&n.broadcast_mul(baseline)?)?;
             let s = c.sum_keepdim(1)?;
@@ -197,8 +205,39 @@ impl BanditLearner {
             theta = theta.add(&g.broadcast_mul(alpha)?)?;
         }
         let scale = 1.0 / (t as f64 * self.spec.family.pulls as f64);
-        let objective = (objective.expect("at least one pull") * scale)?;
-        let grads = objective.neg()?.backward()?;
+        let objective = (Tensor::stack(&rewards, 0)?.sum_all()? * scale)?;
+        let mut surrogate = objective.clone();
+        if !log_probs.is_empty() {
+            // G_i = Σ_{j>i} R_j per task, as constants; advantage = G_i − mean over tasks
+            let per_block: Vec<Vec<f64>> = rewards
+                .iter()
+                .map(|r| r.to_vec1::<f64>())
+                .collect::<candle_core::Result<_>>()?;
+            let mut to_come = vec![0.0; t];
+            let mut score = Vec::with_capacity(log_probs.len());
+            for i in (0..log_probs.len()).rev() {
+                for (g, r) in to_come.iter_mut().zip(&per_block[i + 1]) {
+                    *g += r;
+                }
+                // leave-one-out baseline: the other tasks' mean keeps the estimate unbiased
+                let sum: f64 = to_come.iter().sum();
+                let adv: Vec<f64> = to_come
+                    .iter()
+                    .map(|g| {
+                        let others = if t > 1 {
+                            (sum - g) / (t - 1) as f64
+                        } else {
+                            0.0
+                        };
+                        g - others
+                    })
+                    .collect();
+                let adv = Tensor::from_vec(adv, t, &dev)?;
+                score.push(log_probs[i].mul(&adv)?.sum_all()?);
+            }
+            surrogate = surrogate.add(&(Tensor::stack(&score, 0)?.sum_all()? * scale)?)?;
+        }
+        let grads = surrogate.neg()?.backward()?;
         let host = vars
             .iter()
             .map(|v| match grads.get(v.as_tensor()) {
@@ -208,6 +247,14 @@ impl BanditLearner {
             .collect::<Result<Vec<_>>>()?;
         Ok((objective.to_scalar::<f64>()?, host))
     }
+}
+
+/// Row-wise log-softmax of `[T, k]` logits: `θ − max − log Σ exp(θ − max)`.
+fn log_softmax_rows(theta: &Tensor) -> Result<Tensor> {
+    let max = theta.max_keepdim(1)?.detach();
+    let shifted = theta.broadcast_sub(&max)?;
+    let log_z = shifted.exp()?.sum_keepdim(1)?.log()?;
+    Ok(shifted.broadcast_sub(&log_z)?)
 }
 
 /// Row-wise softmax of `[T, k]` logits (max subtracted as a constant: exact).
