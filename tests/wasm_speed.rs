@@ -65,3 +65,34 @@ fn maml_ms_per_iter() {
         println!("{msg}");
     }
 }
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(
+    not(target_arch = "wasm32"),
+    ignore = "speed probe, run by hand with --ignored"
+)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn bandit_ms_per_iter() {
+    use metaplay::engine::tasks::BanditSetting;
+    use metaplay::experiment::{BanditConfig, BanditRunner};
+    let mut r = BanditRunner::new(BanditConfig::new(
+        BanditSetting::DependentMedium,
+        Algo::Maml,
+    ))
+    .unwrap();
+    for _ in 0..5 {
+        r.step().unwrap();
+    }
+    let t0 = now_ms();
+    for _ in 0..20 {
+        r.step().unwrap();
+    }
+    let ms = (now_ms() - t0) / 20.0;
+    let msg = format!(
+        "{{\"event\":\"wasm_speed\",\"algo\":\"bandit-maml\",\"ms_per_iter_median\":{ms:.4}}}"
+    );
+    #[cfg(target_arch = "wasm32")]
+    wasm_bindgen_test::console_log!("{msg}");
+    #[cfg(not(target_arch = "wasm32"))]
+    println!("{msg}");
+}

@@ -34,6 +34,7 @@ test('bandit view: switch, train the agent, regret and arm charts draw', async (
   assert.equal(await iteration(page), 300);
   const after = await page.textContent('[data-testid="policy-agent-maml"]');
   assert.notEqual(after, before, 'the agent was re-evaluated after training');
+  await page.screenshot({ path: join(artifacts, 'bandit-trained.png'), fullPage: true });
   for (const id of ['regret-chart', 'arm-chart', 'bandit-train-chart']) {
     const info = await canvasInfo(page, id);
     assert.ok(info.drawn > 5000, `${id} has drawn pixels (${info.drawn})`);
@@ -44,10 +45,12 @@ test('bandit view: switch, train the agent, regret and arm charts draw', async (
   await page.waitForSelector('[data-testid="policy-ucb1"]', { timeout: 20000 });
   await page.selectOption('[data-testid="control-setting"]', 'dependent-medium');
   await page.waitForSelector('[data-testid="policy-ucb1"]', { timeout: 20000 });
-  await page.screenshot({ path: join(artifacts, 'bandit.png'), fullPage: true });
   // out-of-range input is refused with the field and range named
   await setControl(page, 'pulls', 20000);
   assert.match(await page.textContent('[data-testid="input-problem"]'), /Pulls n.*1–10000/);
+  await page.setViewportSize({ width: 360, height: 800 });
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: join(artifacts, 'bandit-360.png'), fullPage: true });
   assert.equal(await page.isHidden('[data-testid="error-banner"]'), true);
   assert.deepEqual(errors, []);
   const origin = new URL(server.url).origin;

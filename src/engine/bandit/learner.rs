@@ -16,7 +16,9 @@
 
 use candle_core::{DType, Device, Tensor};
 
-use crate::engine::bandit::agent::{blocks, initial_params, sample_arm, AgentParams, SoftmaxAgent};
+use crate::engine::bandit::agent::{
+    blocks, initial_params, sample_arm, softmax, AgentParams, SoftmaxAgent,
+};
 use crate::engine::meta::Algo;
 use crate::engine::optim::{Optimizer, OptimizerKind};
 use crate::engine::params::to_host;
@@ -155,8 +157,125 @@ impl BanditLearner {
     }
 
     /// The meta-objective on `tasks` (episodes sampled from `rng`) and the gradient of its
-    /// negative with respect to each meta-parameter (logits, baseline, step sizes).
+    /// negative with respect to each meta-parameter (logits, baseline, step sizes), by a
+    /// reverse pass written out on the host: every quantity is a `k`-vector per task, so this is
+    /// cheap where candle's graph would pay its per-op overhead thousands of times. Equal to
+    /// [`BanditLearner::meta_gradient_autograd`] (tested); same pulls from `rng`.
+    ///
+    /// Adjoints, block `j` from last to first, with `J_π = diag(π) − ππᵀ`:
+    /// `θ̄_j = c·m_j·J_π μ + c·A_j·(N_j − m_j π_j) + θ̄_{j+1} − (S_j/m_j)·J_π(α ⊙ θ̄_{j+1})`
+    /// (the last term is the second-order one, dropped by first-order MAML),
+    /// `ᾱ += θ̄_{j+1} ⊙ ĝ_j`, `b̄ += (α ⊙ θ̄_{j+1})·(m_j π_j − N_j)/m_j`, where `c = 1/(T·n)`
+    /// and `A_j` is the advantage of the score-function term.
     pub fn meta_gradient(
+        &self,
+        tasks: &[BanditTask],
+        rng: &mut Rng,
+    ) -> Result<(f64, Vec<Vec<f64>>)> {
+        let (t, k) = (tasks.len(), self.spec.family.arms);
+        let logits = &self.params.values[0];
+        let b = self.params.values[1][0];
+        let alpha = &self.params.values[2];
+        let first_order = self.spec.algo == Algo::Fomaml;
+        let lens = blocks(self.spec.family.pulls, self.spec.adapt_every);
+        let nb = lens.len();
+        // forward, keeping per task and block: π_j, N_j, S_j, ĝ_j and R_j
+        let mut theta = vec![logits.clone(); t];
+        let mut pis = vec![vec![Vec::new(); nb]; t];
+        let mut counts = vec![vec![Vec::new(); nb]; t];
+        let mut sums = vec![vec![0.0; nb]; t];
+        let mut steps = vec![vec![Vec::new(); nb]; t];
+        let mut rewards = vec![vec![0.0; nb]; t];
+        for (j, &len) in lens.iter().enumerate() {
+            let m = len as f64;
+            for (i, task) in tasks.iter().enumerate() {
+                let pi = softmax(&theta[i]);
+                rewards[i][j] = m * pi.iter().zip(&task.means).map(|(p, u)| p * u).sum::<f64>();
+                if j + 1 < nb {
+                    let (mut n, mut c) = (vec![0.0; k], vec![0.0; k]);
+                    for _ in 0..len {
+                        let a = sample_arm(&pi, rng);
+                        n[a] += 1.0;
+                        c[a] += task.pull(a, rng);
+                    }
+                    c.iter_mut().zip(&n).for_each(|(c, n)| *c -= b * n);
+                    let s: f64 = c.iter().sum();
+                    let g: Vec<f64> = (0..k).map(|a| (c[a] - s * pi[a]) / m).collect();
+                    for a in 0..k {
+                        theta[i][a] += alpha[a] * g[a];
+                    }
+                    counts[i][j] = n;
+                    sums[i][j] = s;
+                    steps[i][j] = g;
+                }
+                pis[i][j] = pi;
+            }
+        }
+        let scale = 1.0 / (t as f64 * self.spec.family.pulls as f64);
+        let objective = scale * rewards.iter().flatten().sum::<f64>();
+        // score-function advantages A_j per task (leave-one-out baseline)
+        let mut adv = vec![vec![0.0; nb]; t];
+        if self.spec.score_function {
+            let mut to_come = vec![0.0; t];
+            for j in (0..nb.saturating_sub(1)).rev() {
+                for (g, r) in to_come.iter_mut().zip(&rewards) {
+                    *g += r[j + 1];
+                }
+                let total: f64 = to_come.iter().sum();
+                for i in 0..t {
+                    let others = if t > 1 {
+                        (total - to_come[i]) / (t - 1) as f64
+                    } else {
+                        0.0
+                    };
+                    adv[i][j] = to_come[i] - others;
+                }
+            }
+        }
+        // reverse pass: gradient of the surrogate, then negated
+        let jacobian_times = |pi: &[f64], v: &[f64]| -> Vec<f64> {
+            let pv: f64 = pi.iter().zip(v).map(|(p, v)| p * v).sum();
+            pi.iter().zip(v).map(|(p, v)| p * (v - pv)).collect()
+        };
+        let (mut g_logits, mut g_b, mut g_alpha) = (vec![0.0; k], 0.0, vec![0.0; k]);
+        for i in 0..t {
+            let mut next = vec![0.0; k]; // θ̄_{j+1}
+            for j in (0..nb).rev() {
+                let pi = &pis[i][j];
+                let m = lens[j] as f64;
+                let mu = &tasks[i].means;
+                let mut bar = jacobian_times(pi, mu);
+                bar.iter_mut().for_each(|v| *v *= scale * m);
+                if j + 1 < nb {
+                    let n = &counts[i][j];
+                    for a in 0..k {
+                        bar[a] += scale * adv[i][j] * (n[a] - m * pi[a]) + next[a];
+                    }
+                    let weighted: Vec<f64> = (0..k).map(|a| alpha[a] * next[a]).collect();
+                    if !first_order {
+                        let jw = jacobian_times(pi, &weighted);
+                        for a in 0..k {
+                            bar[a] -= sums[i][j] / m * jw[a];
+                        }
+                    }
+                    for a in 0..k {
+                        g_alpha[a] += next[a] * steps[i][j][a];
+                        g_b += weighted[a] * (m * pi[a] - n[a]) / m;
+                    }
+                }
+                next = bar;
+            }
+            for a in 0..k {
+                g_logits[a] += next[a];
+            }
+        }
+        let neg = |v: Vec<f64>| v.into_iter().map(|x| -x).collect::<Vec<f64>>();
+        Ok((objective, vec![neg(g_logits), vec![-g_b], neg(g_alpha)]))
+    }
+
+    /// The same as [`BanditLearner::meta_gradient`] by candle's autograd through the episode
+    /// written as candle ops: the reference the written-out reverse pass is tested against.
+    pub fn meta_gradient_autograd(
         &self,
         tasks: &[BanditTask],
         rng: &mut Rng,
