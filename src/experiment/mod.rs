@@ -7,6 +7,8 @@ pub mod config;
 pub mod protocol;
 pub mod runner;
 pub mod session;
+pub mod state;
+pub mod url;
 
 pub use bandit_config::BanditConfig;
 pub use bandit_runner::BanditRunner;

@@ -1,0 +1,78 @@
+//! The whole state a link reproduces: the task family, every run's configuration (or the
+//! bandit experiment), and what the page shows (view state, embed options).
+
+use crate::engine::meta::Algo;
+use crate::engine::tasks::BanditSetting;
+use crate::experiment::{BanditConfig, Config, TaskKind};
+
+/// Which task family the page shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// Few-shot sine regression, up to four runs side by side.
+    Sine,
+    /// Bernoulli bandits: the meta-learned agent against the classical policies.
+    Bandit,
+}
+
+/// What the page shows besides the experiment itself.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ViewState {
+    /// Adaptation steps of the fit chart's "after N steps" curve (1..=100).
+    pub fit_steps: usize,
+    /// Meta-loss chart on a log scale.
+    pub log_scale: bool,
+    /// Index of the held-out task on the fit chart.
+    pub task_index: u64,
+    /// Support points placed by the user (`None`: the held-out task's own K points).
+    pub points: Option<Vec<(f64, f64)>>,
+    /// Compact layout for an `<iframe>`.
+    pub embed: bool,
+    /// Start training on load.
+    pub autoplay: bool,
+    /// Controls to hide (their `control-<name>` names).
+    pub hide: Vec<String>,
+}
+
+impl Default for ViewState {
+    fn default() -> Self {
+        Self {
+            fit_steps: 10,
+            log_scale: true,
+            task_index: 0,
+            points: None,
+            embed: false,
+            autoplay: false,
+            hide: Vec::new(),
+        }
+    }
+}
+
+/// An experiment as a link carries it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Experiment {
+    /// Sine or bandit.
+    pub family: Family,
+    /// The sine runs (1..=4), used when `family` is sine.
+    pub runs: Vec<Config>,
+    /// The bandit experiment, used when `family` is bandit.
+    pub bandit: BanditConfig,
+    /// View state.
+    pub view: ViewState,
+}
+
+impl Default for Experiment {
+    /// The MAML paper's comparison (MAML against pre-training, 10,000 iterations), and the
+    /// dependent-arm bandit with MAML for the bandit view.
+    fn default() -> Self {
+        let mut maml = Config::new(TaskKind::Sine, Algo::Maml);
+        maml.iters = 10_000;
+        let mut pre = Config::new(TaskKind::Sine, Algo::Pretrain);
+        pre.iters = 10_000;
+        Self {
+            family: Family::Sine,
+            runs: vec![maml, pre],
+            bandit: BanditConfig::new(BanditSetting::DependentMedium, Algo::Maml),
+            view: ViewState::default(),
+        }
+    }
+}

@@ -1,0 +1,566 @@
+//! The experiment as a readable, versioned query string (`?v=1&task=sine&runs=maml,pretrain
+//! &k=10…`), and the one validating decoder every link goes through.
+//!
+//! Decoding never fails and never panics: unknown keys are ignored, malformed or out-of-range
+//! values fall back to the default, and each is reported in a list of problems naming the key
+//! and, for settings, the accepted range (the messages of `validate()`). Per-run settings are
+//! one value for every run (`k=10`) or one per run (`inner_lr=0.01,0.02`).
+
+use std::collections::BTreeMap;
+
+use crate::engine::meta::Algo;
+use crate::engine::mlp::{Activation, Precision};
+use crate::engine::optim::OptimizerKind;
+use crate::engine::tasks::BanditSetting;
+use crate::experiment::protocol::MAX_RUNS;
+use crate::experiment::state::{Experiment, Family, ViewState};
+use crate::experiment::{BanditConfig, Config, TaskKind};
+
+/// The link format version this build writes and reads.
+pub const VERSION: u32 = 1;
+/// Longest query string read; the rest is ignored (and reported).
+pub const MAX_QUERY_LEN: usize = 8192;
+/// Most user-placed support points a link may carry.
+pub const MAX_POINTS: usize = 100;
+
+type Get<C> = fn(&C) -> String;
+type Set<C> = fn(&mut C, &str) -> Result<(), String>;
+
+fn num<T: std::str::FromStr>(v: &str, what: &str) -> Result<T, String> {
+    v.trim()
+        .parse::<T>()
+        .map_err(|_| format!("'{v}' is not {what}"))
+}
+
+fn finite(v: &str) -> Result<f64, String> {
+    let x: f64 = num(v, "a number")?;
+    if x.is_finite() {
+        Ok(x)
+    } else {
+        Err(format!("'{v}' is not a finite number"))
+    }
+}
+
+fn flag(v: &str) -> Result<bool, String> {
+    match v {
+        "1" | "true" => Ok(true),
+        "0" | "false" => Ok(false),
+        _ => Err(format!("'{v}' is not 0 or 1")),
+    }
+}
+
+fn optimizer(v: &str) -> Result<OptimizerKind, String> {
+    OptimizerKind::parse(v).ok_or_else(|| format!("'{v}' is not sgd or adam"))
+}
+
+fn fmt_hidden(h: &[usize]) -> String {
+    h.iter().map(usize::to_string).collect::<Vec<_>>().join("x")
+}
+
+/// Per-run sine settings: URL key, read, write. Order matters: later keys may depend on
+/// earlier ones (none do today).
+fn sine_fields() -> Vec<(&'static str, Get<Config>, Set<Config>)> {
+    vec![
+        (
+            "seed",
+            |c| c.seed.to_string(),
+            |c, v| Ok(c.seed = num(v, "a whole number ≥ 0")?),
+        ),
+        (
+            "iters",
+            |c| c.iters.to_string(),
+            |c, v| Ok(c.iters = num(v, "a whole number")?),
+        ),
+        (
+            "meta_batch",
+            |c| c.meta_batch.to_string(),
+            |c, v| Ok(c.meta_batch = num(v, "a whole number")?),
+        ),
+        (
+            "k",
+            |c| c.k.to_string(),
+            |c, v| Ok(c.k = num(v, "a whole number")?),
+        ),
+        (
+            "k_query",
+            |c| c.k_query.to_string(),
+            |c, v| Ok(c.k_query = num(v, "a whole number")?),
+        ),
+        (
+            "inner_lr",
+            |c| c.inner_lr.to_string(),
+            |c, v| Ok(c.inner_lr = finite(v)?),
+        ),
+        (
+            "inner_steps",
+            |c| c.inner_steps.to_string(),
+            |c, v| Ok(c.inner_steps = num(v, "a whole number")?),
+        ),
+        (
+            "inner_batch",
+            |c| c.inner_batch.to_string(),
+            |c, v| Ok(c.inner_batch = num(v, "a whole number")?),
+        ),
+        (
+            "inner_opt",
+            |c| c.inner_optimizer.name().into(),
+            |c, v| Ok(c.inner_optimizer = optimizer(v)?),
+        ),
+        (
+            "meta_lr",
+            |c| c.meta_lr.to_string(),
+            |c, v| Ok(c.meta_lr = finite(v)?),
+        ),
+        (
+            "meta_opt",
+            |c| c.meta_optimizer.name().into(),
+            |c, v| Ok(c.meta_optimizer = optimizer(v)?),
+        ),
+        (
+            "anneal",
+            |c| u8::from(c.anneal).to_string(),
+            |c, v| Ok(c.anneal = flag(v)?),
+        ),
+        (
+            "hidden",
+            |c| fmt_hidden(&c.hidden),
+            |c, v| {
+                let h = v
+                    .split('x')
+                    .map(|w| num::<usize>(w, "a width"))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|_| format!("'{v}' is not widths like 40x40"))?;
+                Ok(c.hidden = h)
+            },
+        ),
+        (
+            "activation",
+            |c| c.activation.name().into(),
+            |c, v| {
+                Ok(c.activation =
+                    Activation::parse(v).ok_or_else(|| format!("'{v}' is not relu or tanh"))?)
+            },
+        ),
+        (
+            "precision",
+            |c| match c.precision {
+                Precision::F32 => "f32".into(),
+                Precision::F64 => "f64".into(),
+            },
+            |c, v| {
+                Ok(c.precision = match v {
+                    "f32" => Precision::F32,
+                    "f64" => Precision::F64,
+                    _ => return Err(format!("'{v}' is not f32 or f64")),
+                })
+            },
+        ),
+    ]
+}
+
+/// Bandit settings: URL key, read, write (setting before arms, pulls before adapt_every).
+fn bandit_fields() -> Vec<(&'static str, Get<BanditConfig>, Set<BanditConfig>)> {
+    vec![
+        (
+            "setting",
+            |c| c.setting.name().into(),
+            |c, v| {
+                let s = BanditSetting::parse(v).ok_or_else(|| format!("'{v}' is not a bandit setting (independent, dependent-easy, dependent-medium, dependent-hard, dependent-uniform)"))?;
+                c.setting = s;
+                c.arms = if s.is_dependent() { 2 } else { 10 };
+                Ok(())
+            },
+        ),
+        (
+            "agent",
+            |c| c.algo.name().into(),
+            |c, v| Ok(c.algo = Algo::parse(v).ok_or_else(|| format!("'{v}' is not an algorithm"))?),
+        ),
+        (
+            "arms",
+            |c| c.arms.to_string(),
+            |c, v| Ok(c.arms = num(v, "a whole number")?),
+        ),
+        (
+            "pulls",
+            |c| c.pulls.to_string(),
+            |c, v| {
+                c.pulls = num(v, "a whole number")?;
+                c.adapt_every = BanditConfig::default_adapt_every(c.pulls);
+                Ok(())
+            },
+        ),
+        (
+            "adapt_every",
+            |c| c.adapt_every.to_string(),
+            |c, v| Ok(c.adapt_every = num(v, "a whole number")?),
+        ),
+        (
+            "iters",
+            |c| c.iters.to_string(),
+            |c, v| Ok(c.iters = num(v, "a whole number")?),
+        ),
+        (
+            "seed",
+            |c| c.seed.to_string(),
+            |c, v| Ok(c.seed = num(v, "a whole number ≥ 0")?),
+        ),
+        (
+            "meta_batch",
+            |c| c.meta_batch.to_string(),
+            |c, v| Ok(c.meta_batch = num(v, "a whole number")?),
+        ),
+        (
+            "inner_lr",
+            |c| c.inner_lr.to_string(),
+            |c, v| Ok(c.inner_lr = finite(v)?),
+        ),
+        (
+            "meta_lr",
+            |c| c.meta_lr.to_string(),
+            |c, v| Ok(c.meta_lr = finite(v)?),
+        ),
+        (
+            "epsilon",
+            |c| c.epsilon.to_string(),
+            |c, v| Ok(c.epsilon = finite(v)?),
+        ),
+        (
+            "episodes",
+            |c| c.episodes.to_string(),
+            |c, v| Ok(c.episodes = num(v, "a whole number")?),
+        ),
+        (
+            "eval_seed",
+            |c| c.eval_seed.to_string(),
+            |c, v| Ok(c.eval_seed = num(v, "a whole number ≥ 0")?),
+        ),
+    ]
+}
+
+/// Keys of the view state (always accepted).
+const VIEW_KEYS: [&str; 8] = [
+    "v", "task", "n", "log", "heldout", "pts", "embed", "autoplay",
+];
+
+/// The query string (without `?`) of `e`: every setting of the active family, then the view.
+pub fn encode(e: &Experiment) -> String {
+    let mut parts: Vec<(String, String)> = vec![("v".into(), VERSION.to_string())];
+    match e.family {
+        Family::Sine => {
+            let task = e.runs.first().map(|c| c.task).unwrap_or(TaskKind::Sine);
+            parts.push(("task".into(), task.name().into()));
+            let algos: Vec<&str> = e.runs.iter().map(|c| c.algo.name()).collect();
+            parts.push(("runs".into(), algos.join(",")));
+            for (key, get, _) in sine_fields() {
+                let values: Vec<String> = e.runs.iter().map(get).collect();
+                let all_same = values.windows(2).all(|w| w[0] == w[1]);
+                let v = if all_same {
+                    values[0].clone()
+                } else {
+                    values.join(",")
+                };
+                parts.push((key.into(), v));
+            }
+            let view = &e.view;
+            parts.push(("n".into(), view.fit_steps.to_string()));
+            parts.push(("log".into(), u8::from(view.log_scale).to_string()));
+            parts.push(("heldout".into(), view.task_index.to_string()));
+            if let Some(points) = &view.points {
+                let p: Vec<String> = points.iter().map(|(x, y)| format!("{x}:{y}")).collect();
+                parts.push(("pts".into(), p.join(";")));
+            }
+        }
+        Family::Bandit => {
+            parts.push(("task".into(), "bandit".into()));
+            for (key, get, _) in bandit_fields() {
+                parts.push((key.into(), get(&e.bandit)));
+            }
+        }
+    }
+    if e.view.embed {
+        parts.push(("embed".into(), "1".into()));
+    }
+    if e.view.autoplay {
+        parts.push(("autoplay".into(), "1".into()));
+    }
+    if !e.view.hide.is_empty() {
+        parts.push(("hide".into(), e.view.hide.join(",")));
+    }
+    parts
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Reads a query string (with or without the leading `?`) into an experiment, starting from
+/// the defaults. Returns the experiment, always valid, and the problems found.
+pub fn decode(query: &str) -> (Experiment, Vec<String>) {
+    let mut problems = Vec::new();
+    let mut query = query.strip_prefix('?').unwrap_or(query);
+    if query.len() > MAX_QUERY_LEN {
+        problems.push(format!(
+            "the link is {} characters long; only the first {MAX_QUERY_LEN} were read",
+            query.len()
+        ));
+        let mut cut = MAX_QUERY_LEN;
+        while !query.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        query = &query[..cut];
+    }
+    let mut pairs: BTreeMap<String, String> = BTreeMap::new();
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        if k.is_empty() {
+            continue;
+        }
+        if pairs.contains_key(k.as_ref()) {
+            problems.push(format!(
+                "`{k}` is given more than once; the first value is used"
+            ));
+            continue;
+        }
+        pairs.insert(k.into_owned(), v.into_owned());
+    }
+    let mut e = Experiment::default();
+    if let Some(v) = pairs.get("v") {
+        if v != &VERSION.to_string() {
+            problems.push(format!(
+                "`v`: link version '{v}' is unknown; read as version {VERSION}"
+            ));
+        }
+    }
+    let mut used: Vec<&str> = VIEW_KEYS.to_vec();
+    used.push("hide");
+    let task = pairs.get("task").map(String::as_str);
+    match task {
+        Some("bandit") => {
+            e.family = Family::Bandit;
+            decode_bandit(&pairs, &mut e.bandit, &mut problems);
+            used.extend(bandit_fields().iter().map(|f| f.0));
+        }
+        _ => {
+            let kind = match task {
+                None => TaskKind::Sine,
+                Some(t) => TaskKind::parse(t).unwrap_or_else(|| {
+                    problems.push(format!(
+                        "`task`: '{t}' is not sine, sine-reptile or bandit; using sine"
+                    ));
+                    TaskKind::Sine
+                }),
+            };
+            decode_sine(&pairs, kind, &mut e.runs, &mut problems);
+            used.push("runs");
+            used.extend(sine_fields().iter().map(|f| f.0));
+            decode_view(&pairs, &mut e.view, &mut problems);
+        }
+    }
+    if let Some(v) = pairs.get("embed") {
+        e.view.embed = flag(v).unwrap_or_else(|m| {
+            problems.push(format!("`embed`: {m}; accepted 0 or 1"));
+            false
+        });
+    }
+    if let Some(v) = pairs.get("autoplay") {
+        e.view.autoplay = flag(v).unwrap_or_else(|m| {
+            problems.push(format!("`autoplay`: {m}; accepted 0 or 1"));
+            false
+        });
+    }
+    if let Some(v) = pairs.get("hide") {
+        e.view.hide = v
+            .split(',')
+            .map(str::trim)
+            .filter(|s| {
+                !s.is_empty()
+                    && s.len() <= 32
+                    && s.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            })
+            .take(64)
+            .map(String::from)
+            .collect();
+    }
+    let unknown: Vec<&str> = pairs
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !used.contains(k))
+        .collect();
+    if !unknown.is_empty() {
+        let mut list: Vec<String> = unknown
+            .iter()
+            .take(10)
+            .map(|k| format!("`{}`", shorten(k)))
+            .collect();
+        if unknown.len() > 10 {
+            list.push(format!("and {} more", unknown.len() - 10));
+        }
+        problems.push(format!("unknown keys ignored: {}", list.join(", ")));
+    }
+    (e, problems)
+}
+
+fn shorten(s: &str) -> String {
+    if s.chars().count() > 40 {
+        format!("{}…", s.chars().take(40).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}
+
+fn decode_sine(
+    pairs: &BTreeMap<String, String>,
+    kind: TaskKind,
+    runs: &mut Vec<Config>,
+    problems: &mut Vec<String>,
+) {
+    let mut algos: Vec<Algo> = Vec::new();
+    if let Some(list) = pairs.get("runs") {
+        let names: Vec<&str> = list.split(',').filter(|s| !s.is_empty()).collect();
+        for name in names.iter().take(MAX_RUNS) {
+            match Algo::parse(name.trim()) {
+                Some(a) => algos.push(a),
+                None => problems.push(format!(
+                    "`runs`: '{}' is not an algorithm (maml, fomaml, reptile, metasgd, pretrain, scratch); skipped",
+                    shorten(name)
+                )),
+            }
+        }
+        if names.len() > MAX_RUNS {
+            problems.push(format!(
+                "`runs`: {} runs given; at most {MAX_RUNS} are accepted, the first {MAX_RUNS} kept",
+                names.len()
+            ));
+        }
+    }
+    if algos.is_empty() {
+        algos = runs.iter().map(|c| c.algo).collect();
+    }
+    let defaults: Vec<Config> = algos
+        .iter()
+        .map(|&a| {
+            let mut c = Config::new(kind, a);
+            if kind == TaskKind::Sine {
+                c.iters = 10_000;
+            }
+            c
+        })
+        .collect();
+    *runs = defaults.clone();
+    for (key, _, set) in sine_fields() {
+        let Some(value) = pairs.get(key) else {
+            continue;
+        };
+        let values: Vec<&str> = value.split(',').collect();
+        let per_run: Vec<&str> = if values.len() == runs.len() {
+            values
+        } else {
+            if values.len() != 1 {
+                problems.push(format!(
+                    "`{key}`: {} values for {} runs; the first is used for every run",
+                    values.len().min(9999),
+                    runs.len()
+                ));
+            }
+            vec![values[0]; runs.len()]
+        };
+        for (i, v) in per_run.into_iter().enumerate() {
+            let mut candidate = runs[i].clone();
+            match set(&mut candidate, v)
+                .and_then(|_| candidate.validate().map_err(|e| e.to_string()))
+            {
+                Ok(()) => runs[i] = candidate,
+                Err(m) => problems.push(format!(
+                    "`{key}` (run {}): {}; using {}",
+                    i + 1,
+                    m,
+                    sine_default(key, &defaults[i])
+                )),
+            }
+        }
+    }
+}
+
+fn sine_default(key: &str, c: &Config) -> String {
+    sine_fields()
+        .into_iter()
+        .find(|f| f.0 == key)
+        .map(|f| (f.1)(c))
+        .unwrap_or_default()
+}
+
+fn decode_bandit(
+    pairs: &BTreeMap<String, String>,
+    b: &mut BanditConfig,
+    problems: &mut Vec<String>,
+) {
+    let defaults = b.clone();
+    for (key, get, set) in bandit_fields() {
+        let Some(v) = pairs.get(key) else { continue };
+        let mut candidate = b.clone();
+        match set(&mut candidate, v).and_then(|_| candidate.validate().map_err(|e| e.to_string())) {
+            Ok(()) => *b = candidate,
+            Err(m) => problems.push(format!(
+                "`{key}`: {m}; using {}",
+                get(if key == "arms" || key == "adapt_every" {
+                    b
+                } else {
+                    &defaults
+                })
+            )),
+        }
+    }
+}
+
+fn decode_view(pairs: &BTreeMap<String, String>, view: &mut ViewState, problems: &mut Vec<String>) {
+    if let Some(v) = pairs.get("n") {
+        match num::<usize>(v, "a whole number") {
+            Ok(n) if (1..=100).contains(&n) => view.fit_steps = n,
+            _ => problems.push(format!(
+                "`n` (fit steps): '{}' is outside the accepted range 1..=100; using 10",
+                shorten(v)
+            )),
+        }
+    }
+    if let Some(v) = pairs.get("log") {
+        match flag(v) {
+            Ok(b) => view.log_scale = b,
+            Err(m) => problems.push(format!("`log`: {m}; accepted 0 or 1")),
+        }
+    }
+    if let Some(v) = pairs.get("heldout") {
+        match num::<u64>(v, "a whole number") {
+            Ok(i) if i <= 1_000_000 => view.task_index = i,
+            _ => problems.push(format!(
+                "`heldout`: '{}' is outside the accepted range 0..=1000000; using 0",
+                shorten(v)
+            )),
+        }
+    }
+    if let Some(v) = pairs.get("pts") {
+        let mut points = Vec::new();
+        let mut bad = 0usize;
+        for p in v.split(';').filter(|p| !p.is_empty()) {
+            let parsed = p
+                .split_once(':')
+                .and_then(|(x, y)| Some((finite(x).ok()?, finite(y).ok()?)));
+            match parsed {
+                Some((x, y))
+                    if (-5.0..=5.0).contains(&x)
+                        && y.abs() <= 100.0
+                        && points.len() < MAX_POINTS =>
+                {
+                    points.push((x, y))
+                }
+                _ => bad += 1,
+            }
+        }
+        if bad > 0 {
+            problems.push(format!(
+                "`pts`: {bad} support points skipped (accepted: at most {MAX_POINTS} points x:y with x in [−5, 5], |y| ≤ 100)"
+            ));
+        }
+        view.points = Some(points);
+    }
+}
