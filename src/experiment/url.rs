@@ -64,62 +64,62 @@ fn sine_fields() -> Vec<(&'static str, Get<Config>, Set<Config>)> {
         (
             "seed",
             |c| c.seed.to_string(),
-            |c, v| Ok(c.seed = num(v, "a whole number ≥ 0")?),
+            |c, v| num(v, "a whole number ≥ 0").map(|x| c.seed = x),
         ),
         (
             "iters",
             |c| c.iters.to_string(),
-            |c, v| Ok(c.iters = num(v, "a whole number")?),
+            |c, v| num(v, "a whole number").map(|x| c.iters = x),
         ),
         (
             "meta_batch",
             |c| c.meta_batch.to_string(),
-            |c, v| Ok(c.meta_batch = num(v, "a whole number")?),
+            |c, v| num(v, "a whole number").map(|x| c.meta_batch = x),
         ),
         (
             "k",
             |c| c.k.to_string(),
-            |c, v| Ok(c.k = num(v, "a whole number")?),
+            |c, v| num(v, "a whole number").map(|x| c.k = x),
         ),
         (
             "k_query",
             |c| c.k_query.to_string(),
-            |c, v| Ok(c.k_query = num(v, "a whole number")?),
+            |c, v| num(v, "a whole number").map(|x| c.k_query = x),
         ),
         (
             "inner_lr",
             |c| c.inner_lr.to_string(),
-            |c, v| Ok(c.inner_lr = finite(v)?),
+            |c, v| finite(v).map(|x| c.inner_lr = x),
         ),
         (
             "inner_steps",
             |c| c.inner_steps.to_string(),
-            |c, v| Ok(c.inner_steps = num(v, "a whole number")?),
+            |c, v| num(v, "a whole number").map(|x| c.inner_steps = x),
         ),
         (
             "inner_batch",
             |c| c.inner_batch.to_string(),
-            |c, v| Ok(c.inner_batch = num(v, "a whole number")?),
+            |c, v| num(v, "a whole number").map(|x| c.inner_batch = x),
         ),
         (
             "inner_opt",
             |c| c.inner_optimizer.name().into(),
-            |c, v| Ok(c.inner_optimizer = optimizer(v)?),
+            |c, v| optimizer(v).map(|x| c.inner_optimizer = x),
         ),
         (
             "meta_lr",
             |c| c.meta_lr.to_string(),
-            |c, v| Ok(c.meta_lr = finite(v)?),
+            |c, v| finite(v).map(|x| c.meta_lr = x),
         ),
         (
             "meta_opt",
             |c| c.meta_optimizer.name().into(),
-            |c, v| Ok(c.meta_optimizer = optimizer(v)?),
+            |c, v| optimizer(v).map(|x| c.meta_optimizer = x),
         ),
         (
             "anneal",
             |c| u8::from(c.anneal).to_string(),
-            |c, v| Ok(c.anneal = flag(v)?),
+            |c, v| flag(v).map(|x| c.anneal = x),
         ),
         (
             "hidden",
@@ -130,15 +130,17 @@ fn sine_fields() -> Vec<(&'static str, Get<Config>, Set<Config>)> {
                     .map(|w| num::<usize>(w, "a width"))
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(|_| format!("'{v}' is not widths like 40x40"))?;
-                Ok(c.hidden = h)
+                c.hidden = h;
+                Ok(())
             },
         ),
         (
             "activation",
             |c| c.activation.name().into(),
             |c, v| {
-                Ok(c.activation =
-                    Activation::parse(v).ok_or_else(|| format!("'{v}' is not relu or tanh"))?)
+                Activation::parse(v)
+                    .ok_or_else(|| format!("'{v}' is not relu or tanh"))
+                    .map(|x| c.activation = x)
             },
         ),
         (
@@ -148,11 +150,12 @@ fn sine_fields() -> Vec<(&'static str, Get<Config>, Set<Config>)> {
                 Precision::F64 => "f64".into(),
             },
             |c, v| {
-                Ok(c.precision = match v {
+                c.precision = match v {
                     "f32" => Precision::F32,
                     "f64" => Precision::F64,
                     _ => return Err(format!("'{v}' is not f32 or f64")),
-                })
+                };
+                Ok(())
             },
         ),
     ]
@@ -174,12 +177,16 @@ fn bandit_fields() -> Vec<(&'static str, Get<BanditConfig>, Set<BanditConfig>)> 
         (
             "agent",
             |c| c.algo.name().into(),
-            |c, v| Ok(c.algo = Algo::parse(v).ok_or_else(|| format!("'{v}' is not an algorithm"))?),
+            |c, v| {
+                Algo::parse(v)
+                    .ok_or_else(|| format!("'{v}' is not an algorithm"))
+                    .map(|x| c.algo = x)
+            },
         ),
         (
             "arms",
             |c| c.arms.to_string(),
-            |c, v| Ok(c.arms = num(v, "a whole number")?),
+            |c, v| num(v, "a whole number").map(|x| c.arms = x),
         ),
         (
             "pulls",
@@ -193,47 +200,47 @@ fn bandit_fields() -> Vec<(&'static str, Get<BanditConfig>, Set<BanditConfig>)> 
         (
             "adapt_every",
             |c| c.adapt_every.to_string(),
-            |c, v| Ok(c.adapt_every = num(v, "a whole number")?),
+            |c, v| num(v, "a whole number").map(|x| c.adapt_every = x),
         ),
         (
             "iters",
             |c| c.iters.to_string(),
-            |c, v| Ok(c.iters = num(v, "a whole number")?),
+            |c, v| num(v, "a whole number").map(|x| c.iters = x),
         ),
         (
             "seed",
             |c| c.seed.to_string(),
-            |c, v| Ok(c.seed = num(v, "a whole number ≥ 0")?),
+            |c, v| num(v, "a whole number ≥ 0").map(|x| c.seed = x),
         ),
         (
             "meta_batch",
             |c| c.meta_batch.to_string(),
-            |c, v| Ok(c.meta_batch = num(v, "a whole number")?),
+            |c, v| num(v, "a whole number").map(|x| c.meta_batch = x),
         ),
         (
             "inner_lr",
             |c| c.inner_lr.to_string(),
-            |c, v| Ok(c.inner_lr = finite(v)?),
+            |c, v| finite(v).map(|x| c.inner_lr = x),
         ),
         (
             "meta_lr",
             |c| c.meta_lr.to_string(),
-            |c, v| Ok(c.meta_lr = finite(v)?),
+            |c, v| finite(v).map(|x| c.meta_lr = x),
         ),
         (
             "epsilon",
             |c| c.epsilon.to_string(),
-            |c, v| Ok(c.epsilon = finite(v)?),
+            |c, v| finite(v).map(|x| c.epsilon = x),
         ),
         (
             "episodes",
             |c| c.episodes.to_string(),
-            |c, v| Ok(c.episodes = num(v, "a whole number")?),
+            |c, v| num(v, "a whole number").map(|x| c.episodes = x),
         ),
         (
             "eval_seed",
             |c| c.eval_seed.to_string(),
-            |c, v| Ok(c.eval_seed = num(v, "a whole number ≥ 0")?),
+            |c, v| num(v, "a whole number ≥ 0").map(|x| c.eval_seed = x),
         ),
     ]
 }

@@ -6,24 +6,19 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{MessageEvent, MouseEvent, Worker};
 
-use super::bandit_view::{default_bandit, BanditView};
+use super::bandit_view::BanditView;
 use super::charts::{self, css_color, LossSeries, PlotArea};
 use super::controls::{algo_label, with_algo, Controls, Mode};
+use super::share::{read_link, write_link, ShareBar};
 use crate::engine::meta::Algo;
 use crate::engine::rng::{rng, Stream};
 use crate::engine::tasks::{RegressionFamily, SineTask, TaskFamily};
-use crate::experiment::config::{Config, TaskKind};
+use crate::experiment::config::TaskKind;
 use crate::experiment::protocol::{
     BanditEvaluation, Command, Event, FitCurves, FitRequest, MAX_RUNS,
 };
-
-/// The experiment a fresh page shows: the MAML paper's comparison.
-fn default_runs() -> Vec<Config> {
-    let mut maml = Config::new(TaskKind::Sine, Algo::Maml);
-    maml.iters = 10_000;
-    let pre = with_algo(&maml, Algo::Pretrain);
-    vec![maml, pre]
-}
+use crate::experiment::state::{Experiment, Family, ViewState};
+use crate::experiment::url;
 
 /// A held-out task for the fit chart and its K support points (task `index` of a fixed stream).
 fn held_out(task: TaskKind, index: u64, k: usize) -> (SineTask, Vec<(f64, f64)>) {
@@ -49,9 +44,20 @@ fn send(worker: StoredValue<Option<Worker>, LocalStorage>, command: &Command) {
 /// The whole page.
 #[component]
 pub fn App() -> impl IntoView {
-    let runs = RwSignal::new(default_runs());
-    let mode = RwSignal::new(Mode::Sine);
-    let bandit = RwSignal::new(default_bandit());
+    // The link is the experiment: read it once, validate it, and report what was wrong.
+    let (initial, initial_problems, from_link) = read_link();
+    let runs = RwSignal::new(initial.runs.clone());
+    let mode = RwSignal::new(match initial.family {
+        Family::Sine => Mode::Sine,
+        Family::Bandit => Mode::Bandit,
+    });
+    let bandit = RwSignal::new(initial.bandit.clone());
+    let link_problems = RwSignal::new(initial_problems);
+    let embed = initial.view.embed;
+    let autoplay = StoredValue::new(initial.view.autoplay);
+    let hide = StoredValue::new(initial.view.hide.clone());
+    let points_custom = RwSignal::new(initial.view.points.is_some());
+    let keep_link_points = StoredValue::new(initial.view.points.is_some());
     let bandit_eval = RwSignal::new(None::<BanditEvaluation>);
     let selected = RwSignal::new(0usize);
     let problem = RwSignal::new(None::<String>);
@@ -66,11 +72,17 @@ pub fn App() -> impl IntoView {
     let ms_per_iter = RwSignal::new(0.0f64);
     let elapsed_ms = RwSignal::new(0.0f64);
     let last_progress = StoredValue::new(None::<f64>);
-    let log_scale = RwSignal::new(true);
-    let fit_steps = RwSignal::new(10usize);
-    let task_index = RwSignal::new(0u64);
-    let task = RwSignal::new(held_out(TaskKind::Sine, 0, 10).0);
-    let points = RwSignal::new(held_out(TaskKind::Sine, 0, 10).1);
+    let log_scale = RwSignal::new(initial.view.log_scale);
+    let fit_steps = RwSignal::new(initial.view.fit_steps);
+    let task_index = RwSignal::new(initial.view.task_index);
+    let first_run = &initial.runs[0];
+    let task = RwSignal::new(held_out(first_run.task, initial.view.task_index, first_run.k).0);
+    let points =
+        RwSignal::new(
+            initial.view.points.clone().unwrap_or_else(|| {
+                held_out(first_run.task, initial.view.task_index, first_run.k).1
+            }),
+        );
     let fit = RwSignal::new((Vec::<f64>::new(), Vec::<FitCurves>::new()));
     let plot_area = StoredValue::new(None::<PlotArea>);
     let worker = StoredValue::new_local(None::<Worker>);
@@ -173,16 +185,68 @@ pub fn App() -> impl IntoView {
                     config: bandit.get_untracked(),
                 },
             );
-            return;
+        } else {
+            send(
+                worker,
+                &Command::Configure {
+                    runs: runs.get_untracked(),
+                },
+            );
+            send(worker, &Command::Fit(untrack(fit_request)));
         }
-        send(
-            worker,
-            &Command::Configure {
-                runs: runs.get_untracked(),
-            },
-        );
-        send(worker, &Command::Fit(untrack(fit_request)));
+        // `autoplay=1`: the first experiment starts training at once
+        if autoplay.get_value() {
+            autoplay.set_value(false);
+            send(worker, &Command::Play);
+        }
     };
+    // The URL follows every change (no reload).
+    let experiment = move || Experiment {
+        family: match mode.get() {
+            Mode::Sine => Family::Sine,
+            Mode::Bandit => Family::Bandit,
+        },
+        runs: runs.get(),
+        bandit: bandit.get(),
+        view: ViewState {
+            fit_steps: fit_steps.get(),
+            log_scale: log_scale.get(),
+            task_index: task_index.get(),
+            points: points_custom.get().then(|| points.get()),
+            embed,
+            autoplay: false,
+            hide: hide.get_value(),
+        },
+    };
+    let query = Memo::new(move |_| url::encode(&experiment()));
+    // `hide=`: the named controls (names are checked to be [A-Za-z0-9_-] by the decoder)
+    let hide_css: String = initial
+        .view
+        .hide
+        .iter()
+        .map(|n| format!(".control:has([data-testid=\"control-{n}\"]) {{ display: none; }}\n"))
+        .collect();
+    Effect::new(move |_| write_link(&query.get()));
+    let full_link = Memo::new(move |_| {
+        let mut e = experiment();
+        e.view.embed = false;
+        e.view.hide.clear();
+        format!("./?{}", url::encode(&e))
+    });
+    let apply_preset = Callback::new(move |q: String| {
+        let (e, problems) = url::decode(&q);
+        link_problems.set(problems);
+        mode.set(match e.family {
+            Family::Sine => Mode::Sine,
+            Family::Bandit => Mode::Bandit,
+        });
+        fit_steps.set(e.view.fit_steps);
+        log_scale.set(e.view.log_scale);
+        task_index.set(e.view.task_index);
+        bandit.set(e.bandit);
+        runs.set(e.runs);
+        selected.set(0);
+    });
     // Any change of the runs (or of the bandit experiment, or of the task family) starts the
     // experiment over (once the worker listens).
     Effect::new(move |_| {
@@ -199,7 +263,13 @@ pub fn App() -> impl IntoView {
         let (kind, k) = task_and_k.get();
         let (t, p) = held_out(kind, task_index.get(), k);
         task.set(t);
-        points.set(p);
+        if keep_link_points.get_value() {
+            // the link's own support points survive the first run of this effect
+            keep_link_points.set_value(false);
+        } else {
+            points_custom.set(false);
+            points.set(p);
+        }
     });
     Effect::new(move |_| {
         let request = fit_request();
@@ -282,14 +352,20 @@ pub fn App() -> impl IntoView {
             })
         });
         match near {
-            Some(i) => points.update(|p| {
-                p.remove(i);
-            }),
+            Some(i) => {
+                points_custom.set(true);
+                points.update(|p| {
+                    p.remove(i);
+                })
+            }
             None if (-5.0..=5.0).contains(&x)
                 && y.abs() <= charts::Y_MAX
                 && points.with(Vec::len) < 100 =>
             {
-                points.update(|p| p.push((x, y)))
+                // stored to 0.001 so that the link carries exactly these points
+                let round = |v: f64| (v * 1000.0).round() / 1000.0;
+                points_custom.set(true);
+                points.update(|p| p.push((round(x), round(y))))
             }
             None => {}
         }
@@ -351,6 +427,8 @@ pub fn App() -> impl IntoView {
             hidden=move || error.get().is_none()>
             {move || error.get().unwrap_or_default()}
         </div>
+        <div class=if embed { "page embed" } else { "page" } data-testid="page">
+        <style>{hide_css}</style>
         <header>
             <h1>"Metaplay"</h1>
             <p class="tagline">"Watch MAML, Reptile and friends learn to learn — few-shot sine regression and multi-armed bandits, trained live in your browser."</p>
@@ -373,6 +451,23 @@ pub fn App() -> impl IntoView {
             </div>
             <progress max=total_iters value=max_iter aria-label="Training progress"></progress>
         </section>
+        {(!embed).then(|| view! { <ShareBar query=query on_preset=apply_preset /> })}
+        {embed.then(|| view! {
+            <a class="open-full" data-testid="open-full" target="_blank" rel="noopener" href=move || full_link.get()>"Open the full playground ↗"</a>
+        })}
+        {from_link.then(|| view! {
+            <p class="link-note" data-testid="link-note">{format!("Reproduced from a link · Metaplay {} · link format v{}", env!("CARGO_PKG_VERSION"), url::VERSION)}</p>
+        })}
+        {move || {
+            let problems = link_problems.get();
+            (!problems.is_empty()).then(|| view! {
+                <div class="banner problem" data-testid="link-problems" role="status">
+                    <b>"Parts of this link were not used:"</b>
+                    <ul>{problems.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
+                    <button on:click=move |_| link_problems.set(Vec::new())>"Dismiss"</button>
+                </div>
+            })
+        }}
         {move || notice.get().map(|n| view! { <div class="banner notice" data-testid="divergence" role="status">{n}</div> })}
         {move || problem.get().map(|p| view! { <div class="banner problem" data-testid="input-problem" role="status">{p}</div> })}
         <Show when=move || mode.get() == Mode::Sine fallback=move || view! {
@@ -410,7 +505,7 @@ pub fn App() -> impl IntoView {
                                 }
                             } /></label>
                         <button data-testid="new-task" on:click=move |_| task_index.update(|i| *i += 1)>"New task"</button>
-                        <button data-testid="clear-points" on:click=move |_| points.set(Vec::new())>"Clear points"</button>
+                        <button data-testid="clear-points" on:click=move |_| { points_custom.set(true); points.set(Vec::new()) }>"Clear points"</button>
                         <span data-testid="point-count">{move || format!("{} points", points.with(Vec::len))}</span>
                     </div>
                 </figure>
@@ -420,5 +515,6 @@ pub fn App() -> impl IntoView {
         <footer>
             <p>"Finn et al. 2017 (MAML) · Nichol et al. 2018 (Reptile) · Li et al. 2017 (Meta-SGD) · Duan et al. 2016 (RL²) · Wang et al. 2016 (dependent arms) · Auer et al. 2002 (UCB1). Engine: Rust + candle, compiled to WebAssembly."</p>
         </footer>
+        </div>
     }
 }
