@@ -52,7 +52,9 @@ fn step_play_and_chunks_report_batched_progress() {
     let (iters, losses, _, playing) = progress(&ev);
     assert!(iters[0] > 1 && iters[0] == iters[1] && playing, "{iters:?}");
     assert_eq!(losses.len(), 2);
-    assert_eq!(losses[0].len(), 1, "one batched point per run per chunk");
+    // one batched event per chunk; its points fall on multiples of 10 iterations
+    assert!(losses[0].iter().all(|p| p.0 % 10 == 0), "{losses:?}");
+    assert_eq!(losses[0].len(), iters[0] / 10);
     // to the end: validation points every 100 iterations, then training stops by itself
     let mut validation = 0;
     while s.playing() {
@@ -187,4 +189,29 @@ fn a_bandit_experiment_trains_in_chunks_and_reports_every_policy() {
     // back to sine runs: the bandit experiment is gone
     s.handle(Command::Configure { runs: runs() });
     assert!(s.bandit().is_none());
+}
+
+#[test]
+fn the_logged_curve_does_not_depend_on_how_training_is_chunked() {
+    let curve = |budget: f64| {
+        let mut s = Session::new();
+        s.handle(Command::Configure { runs: runs() });
+        s.handle(Command::Play);
+        let t = Cell::new(0.0);
+        let clock = || {
+            t.set(t.get() + 1.0);
+            t.get()
+        };
+        let mut all: Vec<Vec<(usize, f64)>> = vec![Vec::new(); 2];
+        while s.playing() {
+            let ev = s.chunk(budget, usize::MAX, &clock);
+            for (a, l) in all.iter_mut().zip(progress(&ev).1) {
+                a.extend(l);
+            }
+        }
+        all
+    };
+    let (a, b) = (curve(7.0), curve(53.0));
+    assert_eq!(a[0].len(), 30);
+    assert_eq!(a, b);
 }

@@ -3,6 +3,7 @@
 
 use crate::engine::bandit::PolicyReport;
 use crate::error::Error;
+use crate::experiment::loss_log::LossLog;
 use crate::experiment::protocol::{BanditEvaluation, Event};
 use crate::experiment::{BanditConfig, BanditRunner};
 
@@ -19,6 +20,7 @@ pub struct BanditSession {
     baselines: Vec<PolicyReport>,
     baseline_usage: Vec<Vec<f64>>,
     stopped: bool,
+    log: LossLog,
 }
 
 impl BanditSession {
@@ -36,6 +38,7 @@ impl BanditSession {
             baselines,
             baseline_usage,
             stopped: false,
+            log: LossLog::default(),
         };
         let event = session.evaluation();
         Ok((session, vec![event]))
@@ -79,22 +82,24 @@ impl BanditSession {
     }
 
     /// Meta-iterations until `budget_ms` has passed (by `clock`) or `max_steps` are done.
-    /// Returns `(new (iteration, reward) point, steps, events)`.
+    /// Returns `(new (iteration, reward per pull) points, steps, events)`.
     pub fn chunk(
         &mut self,
         budget_ms: f64,
         max_steps: usize,
         clock: &dyn Fn() -> f64,
-    ) -> (Option<(usize, f64)>, usize, Vec<Event>) {
+    ) -> (Vec<(usize, f64)>, usize, Vec<Event>) {
         let start = clock();
-        let (mut sum, mut steps) = (0.0, 0usize);
+        let mut steps = 0usize;
+        let mut points = Vec::new();
         let mut events = Vec::new();
         while steps < max_steps && !self.finished() {
             match self.runner.step() {
                 Ok(v) => {
-                    sum += v;
                     steps += 1;
                     let it = self.runner.iter();
+                    let last = it == self.runner.config().iters;
+                    points.extend(self.log.record(it, v, last));
                     if it.is_multiple_of(self.eval_every()) || it == self.runner.config().iters {
                         events.push(self.evaluation());
                     }
@@ -115,7 +120,11 @@ impl BanditSession {
                 break;
             }
         }
-        let point = (steps > 0).then(|| (self.runner.iter(), sum / steps as f64));
-        (point, steps, events)
+        (points, steps, events)
+    }
+
+    /// The pending logged mean, if any (after a single step).
+    pub fn flush_log(&mut self) -> Option<(usize, f64)> {
+        self.log.flush(self.runner.iter())
     }
 }

@@ -6,6 +6,7 @@ use crate::engine::rng::{rng, Stream};
 use crate::engine::tasks::{RegressionBatch, RegressionFamily};
 use crate::error::Error;
 use crate::experiment::bandit_session::BanditSession;
+use crate::experiment::loss_log::LossLog;
 use crate::experiment::protocol::{Command, Event, FitRequest, MAX_RUNS};
 use crate::experiment::runner::Runner;
 
@@ -25,6 +26,7 @@ pub struct Session {
     playing: bool,
     fit: Option<FitRequest>,
     bandit: Option<BanditSession>,
+    logs: Vec<LossLog>,
 }
 
 impl Session {
@@ -76,6 +78,7 @@ impl Session {
                             })
                             .collect();
                         self.stopped = vec![false; runs.len()];
+                        self.logs = vec![LossLog::default(); runs.len()];
                         self.runs = runs;
                         let mut events = vec![self.progress(vec![], vec![], 0.0, 0.0)];
                         events.extend(self.fit_event());
@@ -115,7 +118,22 @@ impl Session {
             }
             Command::Step => {
                 self.playing = false;
-                self.chunk(f64::INFINITY, 1, &|| 0.0)
+                let mut events = self.chunk(f64::INFINITY, 1, &|| 0.0);
+                // a single step shows at once, whatever the logging interval
+                let losses: Vec<Vec<(usize, f64)>> = match self.bandit.as_mut() {
+                    Some(b) => vec![b.flush_log().into_iter().collect()],
+                    None => self
+                        .logs
+                        .iter_mut()
+                        .zip(&self.runs)
+                        .map(|(log, r)| log.flush(r.iter()).into_iter().collect())
+                        .collect(),
+                };
+                if losses.iter().any(|l| !l.is_empty()) {
+                    let n = losses.len();
+                    events.push(self.progress(losses, vec![vec![]; n], 0.0, 0.0));
+                }
+                events
             }
             Command::Fit(request) => {
                 self.fit = Some(request);
@@ -134,7 +152,7 @@ impl Session {
     ) -> Vec<Event> {
         if let Some(bandit) = self.bandit.as_mut() {
             let start = clock();
-            let (point, steps, mut events) = bandit.chunk(budget_ms, max_rounds, clock);
+            let (points, steps, mut events) = bandit.chunk(budget_ms, max_rounds, clock);
             if bandit.finished() {
                 self.playing = false;
             }
@@ -144,12 +162,11 @@ impl Session {
             } else {
                 (0.0, 0.0)
             };
-            let losses = vec![point.into_iter().collect()];
-            events.insert(0, self.progress(losses, vec![vec![]], rate, ms));
+            events.insert(0, self.progress(vec![points], vec![vec![]], rate, ms));
             return events;
         }
         let n = self.runs.len();
-        let mut sums = vec![(0.0, 0usize); n];
+        let mut losses = vec![Vec::new(); n];
         let mut validation = vec![Vec::new(); n];
         let mut events = Vec::new();
         let start = clock();
@@ -164,10 +181,10 @@ impl Session {
                 any = true;
                 match r.step() {
                     Ok(loss) => {
-                        sums[i].0 += loss;
-                        sums[i].1 += 1;
                         steps += 1;
                         let it = r.iter();
+                        let last = it == r.config().iters;
+                        losses[i].extend(self.logs[i].record(it, loss, last));
                         if it.is_multiple_of(100) || it == r.config().iters {
                             match r.mse_after(&self.validation[i], r.config().inner_steps) {
                                 Ok(v) => validation[i].push((it, v)),
@@ -201,17 +218,6 @@ impl Session {
         }
         // a clock that did not move (single steps) gives no rate rather than an absurd one
         let elapsed = clock() - start;
-        let losses = sums
-            .iter()
-            .zip(&self.runs)
-            .map(|(&(s, c), r)| {
-                if c > 0 {
-                    vec![(r.iter(), s / c as f64)]
-                } else {
-                    vec![]
-                }
-            })
-            .collect();
         let (rate, ms) = if elapsed > 0.0 && steps > 0 {
             (steps as f64 / elapsed * 1e3, elapsed / steps as f64)
         } else {
