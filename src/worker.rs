@@ -49,7 +49,11 @@ fn schedule(state: &Rc<RefCell<State>>) {
             if !s.session.playing() {
                 return;
             }
-            s.session.chunk(CHUNK_MS, usize::MAX, &js_sys::Date::now)
+            let mut events = s.session.chunk(CHUNK_MS, usize::MAX, &js_sys::Date::now);
+            events.push(Event::Memory {
+                bytes: memory_bytes(),
+            });
+            events
         };
         post(&next.borrow().scope, &events);
         schedule(&next);
@@ -57,6 +61,15 @@ fn schedule(state: &Rc<RefCell<State>>) {
     let scope = state.borrow().scope.clone();
     let _ =
         scope.set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), 0);
+}
+
+/// Size of this worker's wasm linear memory.
+fn memory_bytes() -> f64 {
+    wasm_bindgen::memory()
+        .unchecked_into::<js_sys::WebAssembly::Memory>()
+        .buffer()
+        .unchecked_into::<js_sys::ArrayBuffer>()
+        .byte_length() as f64
 }
 
 /// Entry point of the worker binary.

@@ -4,6 +4,7 @@ pub mod bandit_config;
 pub mod bandit_runner;
 pub mod bandit_session;
 pub mod config;
+pub mod export;
 pub mod loss_log;
 pub mod presets;
 pub mod protocol;

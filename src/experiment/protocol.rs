@@ -93,6 +93,11 @@ pub enum Event {
         /// What happened and the likely cause.
         message: String,
     },
+    /// The worker's wasm memory size after a chunk (bytes), to watch for growth.
+    Memory {
+        /// Bytes of linear memory.
+        bytes: f64,
+    },
     /// Something failed; the message says what.
     Error {
         /// Human-readable description.

@@ -9,6 +9,7 @@ use web_sys::{MessageEvent, MouseEvent, Worker};
 use super::bandit_view::BanditView;
 use super::charts::{self, css_color, LossSeries, PlotArea};
 use super::controls::{algo_label, with_algo, Controls, Mode};
+use super::export::ExportBar;
 use super::share::{read_link, write_link, ShareBar};
 use crate::engine::meta::Algo;
 use crate::engine::rng::{rng, Stream};
@@ -72,6 +73,7 @@ pub fn App() -> impl IntoView {
     let ms_per_iter = RwSignal::new(0.0f64);
     let elapsed_ms = RwSignal::new(0.0f64);
     let last_progress = StoredValue::new(None::<f64>);
+    let worker_memory = RwSignal::new(0.0f64);
     let log_scale = RwSignal::new(initial.view.log_scale);
     let fit_steps = RwSignal::new(initial.view.fit_steps);
     let task_index = RwSignal::new(initial.view.task_index);
@@ -141,6 +143,7 @@ pub fn App() -> impl IntoView {
                         }
                         Event::Fit { grid, runs } => fit.set((grid, runs)),
                         Event::BanditEval(b) => bandit_eval.set(Some(b)),
+                        Event::Memory { bytes } => worker_memory.set(bytes),
                         Event::Diverged { message, .. } => notice.set(Some(message)),
                         Event::Error { message } => error.set(Some(message)),
                     }
@@ -218,7 +221,8 @@ pub fn App() -> impl IntoView {
             hide: hide.get_value(),
         },
     };
-    let query = Memo::new(move |_| url::encode(&experiment()));
+    let experiment = Memo::new(move |_| experiment());
+    let query = Memo::new(move |_| url::encode(&experiment.get()));
     // `hide=`: the named controls (names are checked to be [A-Za-z0-9_-] by the decoder)
     let hide_css: String = initial
         .view
@@ -228,7 +232,7 @@ pub fn App() -> impl IntoView {
         .collect();
     Effect::new(move |_| write_link(&query.get()));
     let full_link = Memo::new(move |_| {
-        let mut e = experiment();
+        let mut e = experiment.get();
         e.view.embed = false;
         e.view.hide.clear();
         format!("./?{}", url::encode(&e))
@@ -446,12 +450,17 @@ pub fn App() -> impl IntoView {
                 <span>{move || format!("{:.0} it/s", rate.get())}</span>
                 <span>{move || format!("{:.2} ms/it", ms_per_iter.get())}</span>
                 <span>{move || format!("{:.1} s", elapsed_ms.get() / 1e3)}</span>
+                <span data-testid="memory" title="wasm memory of the training worker">{move || format!("{:.1} MB", worker_memory.get() / 1e6)}</span>
                 <span class="backend" data-testid="backend">"CPU · candle (wasm, worker)"</span>
                 <span>{move || if !ready.get() { "starting…" } else if playing.get() { "training" } else { "paused" }}</span>
             </div>
             <progress max=total_iters value=max_iter aria-label="Training progress"></progress>
         </section>
         {(!embed).then(|| view! { <ShareBar query=query on_preset=apply_preset /> })}
+        {
+            let reports = Signal::derive(move || bandit_eval.with(|b| b.as_ref().map(|b| b.reports.clone())));
+            view! { <ExportBar experiment=experiment train=losses validation=validation bandit=reports error=error /> }
+        }
         {embed.then(|| view! {
             <a class="open-full" data-testid="open-full" target="_blank" rel="noopener" href=move || full_link.get()>"Open the full playground ↗"</a>
         })}

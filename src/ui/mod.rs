@@ -6,6 +6,7 @@ pub mod bandit_charts;
 pub mod bandit_view;
 pub mod charts;
 pub mod controls;
+pub mod export;
 pub mod share;
 
 /// Shows `message` in the error banner by writing to the DOM directly, so it works even after
