@@ -256,10 +256,10 @@ fn problems_name_the_field_and_the_range() {
     let all = problems.join("\n");
     for needle in [
         "`runs`: 'bogus'",
-        "`k` (run 1)",
+        "`k` (every run)",
         "1..=100",
-        "`inner_lr` (run 1)",
-        "`hidden` (run 1)",
+        "`inner_lr` (every run)",
+        "`hidden` (every run)",
         "`colour`",
         "`n` (fit steps)",
     ] {

@@ -472,18 +472,26 @@ fn decode_sine(
             }
             vec![values[0]; runs.len()]
         };
+        let shared = per_run.windows(2).all(|w| w[0] == w[1]);
         for (i, v) in per_run.into_iter().enumerate() {
             let mut candidate = runs[i].clone();
             match set(&mut candidate, v)
                 .and_then(|_| candidate.validate().map_err(|e| e.to_string()))
             {
                 Ok(()) => runs[i] = candidate,
-                Err(m) => problems.push(format!(
-                    "`{key}` (run {}): {}; using {}",
-                    i + 1,
-                    m,
-                    sine_default(key, &defaults[i])
-                )),
+                // one value for every run: one report is enough
+                Err(_) if shared && i > 0 => {}
+                Err(m) => {
+                    let which = if shared {
+                        "every run".to_string()
+                    } else {
+                        format!("run {}", i + 1)
+                    };
+                    problems.push(format!(
+                        "`{key}` ({which}): {m}; using {}",
+                        sine_default(key, &defaults[i])
+                    ))
+                }
             }
         }
     }

@@ -1,0 +1,146 @@
+// Links, embedding, export and hostile input, end to end in Chromium.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { serve, launch, instrument, iteration, artifacts } from './harness.mjs';
+
+let server, ctx;
+before(async () => { server = await serve(); ctx = await launch(); });
+after(async () => { await ctx?.close(); server?.stop(); });
+
+const LINK = 'v=1&task=sine&runs=maml,fomaml&k=5&inner_lr=0.02&iters=300&seed=7&meta_batch=10';
+
+async function open(path) {
+  const page = await ctx.newPage();
+  const watch = await instrument(page);
+  await page.goto(`${server.url}${path}`);
+  await page.waitForSelector('[data-testid="train"]:not([disabled])', { timeout: 20000 });
+  return { page, ...watch };
+}
+
+async function trainToEnd(page, total) {
+  await page.click('[data-testid="train"]');
+  await page.waitForFunction((n) => Number(document.querySelector('[data-testid="iteration"]').textContent) >= n
+    && document.querySelector('[data-testid="pause"]').disabled, total, { timeout: 60000 });
+}
+
+async function exportFile(page, testid) {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click(`[data-testid="${testid}"]`)]);
+  return readFileSync(await download.path(), 'utf8');
+}
+
+test('a link opens with its values, and runs twice to identical exports', async () => {
+  const csvs = [];
+  for (let round = 0; round < 2; round++) {
+    const { page, requests, errors } = await open(`/?${LINK}`);
+    assert.equal(await page.inputValue('[data-testid="control-k"]'), '5');
+    assert.equal(await page.inputValue('[data-testid="control-inner-lr"]'), '0.02');
+    assert.equal(await page.inputValue('[data-testid="control-seed"]'), '7');
+    assert.equal(await page.locator('[data-testid^="run-"]').count(), 2);
+    assert.match(await page.textContent('[data-testid="link-note"]'), /Reproduced from a link · Metaplay \d/);
+    assert.equal(await page.locator('[data-testid="link-problems"]').count(), 0);
+    // the URL keeps the experiment (rewritten in the page's own canonical order)
+    const url = new URL(page.url());
+    assert.equal(url.searchParams.get('k'), '5');
+    assert.equal(url.searchParams.get('runs'), 'maml,fomaml');
+    await trainToEnd(page, 300);
+    const csv = await exportFile(page, 'export-csv');
+    const json = JSON.parse(await exportFile(page, 'export-json'));
+    // the files match the page: 30 logged points per run up to the iteration shown
+    const rows = csv.trim().split('\n');
+    assert.equal(rows[0], 'series,run,label,x,y,stderr');
+    assert.equal(rows.filter((r) => r.startsWith('meta_loss,0,maml,')).length, 30);
+    assert.equal(rows.filter((r) => r.startsWith('meta_loss,1,fomaml,')).length, 30);
+    assert.equal(rows.filter((r) => r.startsWith('validation_mse,0,')).length, 3);
+    assert.equal(Math.max(...rows.slice(1).map((r) => Number(r.split(',')[3]))), await iteration(page));
+    assert.equal(json.config.runs[0].k, 5);
+    assert.equal(json.version.length > 0, true);
+    assert.match(json.link, /k=5/);
+    if (round === 0) {
+      await page.click('[data-testid="copy-link"]');
+      assert.match(await page.inputValue('[data-testid="share-url"]'), /\?v=1&task=sine&runs=maml,fomaml&/);
+      const pngs = [];
+      page.on('download', (d) => pngs.push(d.suggestedFilename()));
+      await page.click('[data-testid="export-png"]');
+      await page.waitForTimeout(500);
+      assert.deepEqual(pngs.sort(), ['metaplay-fit-chart.png', 'metaplay-meta-loss-chart.png']);
+    }
+    csvs.push(csv);
+    assert.deepEqual(errors, []);
+    const origin = new URL(server.url).origin;
+    assert.deepEqual(requests.filter((u) => !u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:')), []);
+    await page.close();
+  }
+  assert.equal(csvs[0], csvs[1], 'the same link gives bit-identical curves');
+});
+
+test('a hostile link shows what it ignored and leaves a working page', async () => {
+  const runs = Array(3000).fill('maml').join(',');
+  const hostile = `/?v=9&k=NaN&hidden=99999x-1&iters=1e99&meta_batch=-5&inner_lr=inf&pts=1:2;x:y;99:1&n=100000&zzz=%3Cscript%3E&seed=-1&runs=${runs}`;
+  const { page, errors } = await open(hostile);
+  const banner = await page.textContent('[data-testid="link-problems"]');
+  for (const needle of ['`v`', 'at most 4', 'only the first', '`k`', '`hidden`', '`iters`', '`meta_batch`', '`inner_lr`', '`pts`', '`n`', '`zzz`', '`seed`', '1..=100']) {
+    assert.ok(banner.includes(needle), `banner mentions ${needle}: ${banner}`);
+  }
+  assert.equal(await page.locator('[data-testid^="run-"]').count(), 4);
+  assert.equal(await page.inputValue('[data-testid="control-k"]'), '10');
+  await page.screenshot({ path: join(artifacts, 'hostile-link.png'), fullPage: true });
+  await page.click('[data-testid="train"]');
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="iteration"]').textContent) >= 20);
+  await page.click('[data-testid="pause"]');
+  assert.equal(await page.isHidden('[data-testid="error-banner"]'), true);
+  assert.deepEqual(errors, []);
+  // garbage that is not even key=value
+  const g = await open('/?%%%&&==&\u0000&' + 'x'.repeat(20000));
+  assert.equal(await g.page.isHidden('[data-testid="error-banner"]'), true);
+  assert.ok((await g.page.textContent('[data-testid="link-problems"]')).includes('only the first'));
+});
+
+test('a diverging configuration stops with a message and the page stays usable', async () => {
+  const { page } = await open('/?v=1&task=sine&runs=maml&inner_lr=10&inner_steps=5&iters=2000');
+  await page.click('[data-testid="train"]');
+  await page.waitForSelector('[data-testid="divergence"]', { timeout: 30000 });
+  assert.match(await page.textContent('[data-testid="divergence"]'), /diverged at iteration \d+.*learning rate/);
+  await page.fill('[data-testid="control-inner-lr"]', '0.01');
+  await page.dispatchEvent('[data-testid="control-inner-lr"]', 'change');
+  await page.waitForFunction(() => !document.querySelector('[data-testid="divergence"]'));
+  await page.click('[data-testid="train"]');
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="iteration"]').textContent) >= 20);
+});
+
+test('the example course page embeds three presets that train', async () => {
+  const page = await ctx.newPage();
+  const { requests } = await instrument(page);
+  await page.goto(`${server.url}/embed.html`);
+  const ids = ['embed-maml', 'embed-reptile', 'embed-bandit'];
+  for (const id of ids) {
+    const frame = page.frameLocator(`[data-testid="${id}"]`);
+    await frame.locator('[data-testid="open-full"]').waitFor({ timeout: 30000 });
+    // autoplay: each trains on its own
+    await page.waitForFunction((id) => {
+      const doc = document.querySelector(`[data-testid="${id}"]`).contentDocument;
+      const it = doc && doc.querySelector('[data-testid="iteration"]');
+      return it && Number(it.textContent) > 10;
+    }, id, { timeout: 60000 });
+    assert.equal(await frame.locator('aside').isHidden(), true, 'embed mode hides the settings');
+    const href = await frame.locator('[data-testid="open-full"]').getAttribute('href');
+    assert.ok(!href.includes('embed=1'), href);
+  }
+  await page.screenshot({ path: join(artifacts, 'embed-page.png'), fullPage: true });
+  const origin = new URL(server.url).origin;
+  assert.deepEqual(requests.filter((u) => !u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:')), []);
+});
+
+test('wasm memory of the worker stays flat over a 20,000-iteration run', async () => {
+  const { page } = await open('/?v=1&task=sine&runs=maml&iters=20000&meta_batch=25');
+  await page.click('[data-testid="train"]');
+  const mb = async () => Number((await page.textContent('[data-testid="memory"]')).replace(' MB', ''));
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="iteration"]').textContent) >= 2000, null, { timeout: 60000 });
+  const warm = await mb();
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="iteration"]').textContent) >= 20000, null, { timeout: 120000 });
+  await page.waitForTimeout(300);
+  const end = await mb();
+  console.log(JSON.stringify({ event: 'worker_memory', mb_after_2000: warm, mb_after_20000: end }));
+  assert.ok(end <= warm * 1.05 + 0.5, `memory grew from ${warm} MB to ${end} MB`);
+});
