@@ -215,3 +215,56 @@ fn the_logged_curve_does_not_depend_on_how_training_is_chunked() {
     assert_eq!(a[0].len(), 30);
     assert_eq!(a, b);
 }
+
+#[test]
+fn parameters_export_and_import_through_safetensors() {
+    let mut trained = Session::new();
+    trained.handle(Command::Configure { runs: runs() });
+    for _ in 0..5 {
+        trained.handle(Command::Step);
+    }
+    let ev = trained.handle(Command::ExportParams {
+        link: "?v=1".into(),
+    });
+    let bytes = match &ev[0] {
+        Event::ParamsFile { bytes } => bytes.clone(),
+        other => panic!("{other:?}"),
+    };
+    // a fresh session with the same settings takes them and predicts the same
+    let mut fresh = Session::new();
+    fresh.handle(Command::Configure { runs: runs() });
+    let ev = fresh.handle(Command::ImportParams {
+        bytes: bytes.clone(),
+    });
+    assert!(matches!(&ev[0], Event::Imported { .. }), "{ev:?}");
+    for (a, b) in trained.runs().iter().zip(fresh.runs()) {
+        assert!(
+            a.learner().params() == b.learner().params(),
+            "imported parameters differ"
+        );
+    }
+    // other settings: the file is refused with the tensor and both shapes named
+    let mut other = runs();
+    for c in &mut other {
+        c.hidden = vec![20, 20];
+    }
+    let mut wrong = Session::new();
+    wrong.handle(Command::Configure { runs: other });
+    let ev = wrong.handle(Command::ImportParams {
+        bytes: bytes.clone(),
+    });
+    match &ev[0] {
+        Event::Error { message } => {
+            assert!(message.contains("`run0.w0` has shape [1, 40]"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // a corrupted file is refused
+    let mut corrupt = bytes;
+    corrupt[3] ^= 0x55;
+    let ev = fresh.handle(Command::ImportParams { bytes: corrupt });
+    assert!(
+        matches!(&ev[0], Event::Error { message } if message.contains("parameter file rejected")),
+        "{ev:?}"
+    );
+}

@@ -36,6 +36,11 @@ impl BanditRunner {
         &self.learner
     }
 
+    /// Mutable access to the learner (e.g. to import parameters).
+    pub fn learner_mut(&mut self) -> &mut BanditLearner {
+        &mut self.learner
+    }
+
     /// Meta-iterations done.
     pub fn iter(&self) -> usize {
         self.learner.iter()

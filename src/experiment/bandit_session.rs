@@ -53,6 +53,11 @@ impl BanditSession {
         &self.runner
     }
 
+    /// Mutable access to the runner (parameter import).
+    pub fn runner_mut(&mut self) -> &mut BanditRunner {
+        &mut self.runner
+    }
+
     /// True when there is nothing left to train.
     pub fn finished(&self) -> bool {
         self.stopped || self.runner.iter() >= self.runner.config().iters

@@ -6,6 +6,7 @@ pub mod bandit_session;
 pub mod config;
 pub mod export;
 pub mod loss_log;
+pub mod params_file;
 pub mod presets;
 pub mod protocol;
 pub mod runner;

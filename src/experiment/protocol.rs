@@ -44,6 +44,16 @@ pub enum Command {
     Step,
     /// What the fit chart should show; answered with [`Event::Fit`] now and after each chunk.
     Fit(FitRequest),
+    /// Every run's meta-parameters as a safetensors file; answered with [`Event::ParamsFile`].
+    ExportParams {
+        /// The experiment's link, stored in the file's metadata.
+        link: String,
+    },
+    /// Replace every run's meta-parameters with a file's (checked against the runs first).
+    ImportParams {
+        /// The file's bytes.
+        bytes: Vec<u8>,
+    },
 }
 
 /// Predictions of one run on the fit chart's grid.
@@ -91,6 +101,16 @@ pub enum Event {
         /// Which run.
         run: usize,
         /// What happened and the likely cause.
+        message: String,
+    },
+    /// The meta-parameters file asked for with [`Command::ExportParams`].
+    ParamsFile {
+        /// safetensors bytes.
+        bytes: Vec<u8>,
+    },
+    /// An import succeeded; the message says what was loaded.
+    Imported {
+        /// Human-readable summary.
         message: String,
     },
     /// The worker's wasm memory size after a chunk (bytes), to watch for growth.

@@ -7,6 +7,7 @@ use crate::engine::tasks::{RegressionBatch, RegressionFamily};
 use crate::error::Error;
 use crate::experiment::bandit_session::BanditSession;
 use crate::experiment::loss_log::LossLog;
+use crate::experiment::params_file::{from_safetensors, to_safetensors};
 use crate::experiment::protocol::{Command, Event, FitRequest, MAX_RUNS};
 use crate::experiment::runner::Runner;
 
@@ -135,6 +136,8 @@ impl Session {
                 }
                 events
             }
+            Command::ExportParams { link } => self.export_params(link),
+            Command::ImportParams { bytes } => self.import_params(&bytes),
             Command::Fit(request) => {
                 self.fit = Some(request);
                 self.fit_event().into_iter().collect()
@@ -246,6 +249,66 @@ impl Session {
             iters_per_sec: rate,
             ms_per_iter: ms,
             playing: self.playing,
+        }
+    }
+
+    fn export_params(&self, link: String) -> Vec<Event> {
+        let metadata = std::collections::HashMap::from([
+            ("app".to_string(), "metaplay".to_string()),
+            ("version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+            ("link".to_string(), link),
+        ]);
+        let runs: Vec<&crate::engine::params::ParamSet> = match &self.bandit {
+            Some(b) => vec![b.runner().learner().params()],
+            None => self.runs.iter().map(|r| r.learner().params()).collect(),
+        };
+        match to_safetensors(&runs, metadata) {
+            Ok(bytes) => vec![Event::ParamsFile { bytes }],
+            Err(e) => vec![Event::Error {
+                message: e.to_string(),
+            }],
+        }
+    }
+
+    fn import_params(&mut self, bytes: &[u8]) -> Vec<Event> {
+        self.playing = false;
+        if let Some(b) = self.bandit.as_mut() {
+            let expected = b.runner().learner().params().clone();
+            return match from_safetensors(bytes, &[&expected]) {
+                Ok(mut sets) => {
+                    b.runner_mut().learner_mut().set_params(sets.remove(0));
+                    vec![
+                        Event::Imported {
+                            message: "meta-parameters of the bandit agent loaded".into(),
+                        },
+                        b.evaluation(),
+                    ]
+                }
+                Err(e) => vec![Event::Error {
+                    message: e.to_string(),
+                }],
+            };
+        }
+        let expected: Vec<_> = self
+            .runs
+            .iter()
+            .map(|r| r.learner().params().clone())
+            .collect();
+        let refs: Vec<_> = expected.iter().collect();
+        match from_safetensors(bytes, &refs) {
+            Ok(sets) => {
+                for (r, p) in self.runs.iter_mut().zip(sets) {
+                    r.learner_mut().set_params(p);
+                }
+                let mut events = vec![Event::Imported {
+                    message: format!("meta-parameters of {} run(s) loaded", self.runs.len()),
+                }];
+                events.extend(self.fit_event());
+                events
+            }
+            Err(e) => vec![Event::Error {
+                message: e.to_string(),
+            }],
         }
     }
 
