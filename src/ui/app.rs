@@ -74,6 +74,7 @@ pub fn App() -> impl IntoView {
     let elapsed_ms = RwSignal::new(0.0f64);
     let last_progress = StoredValue::new(None::<f64>);
     let worker_memory = RwSignal::new(0.0f64);
+    let imported = RwSignal::new(None::<String>);
     let log_scale = RwSignal::new(initial.view.log_scale);
     let fit_steps = RwSignal::new(initial.view.fit_steps);
     let task_index = RwSignal::new(initial.view.task_index);
@@ -144,6 +145,20 @@ pub fn App() -> impl IntoView {
                         Event::Fit { grid, runs } => fit.set((grid, runs)),
                         Event::BanditEval(b) => bandit_eval.set(Some(b)),
                         Event::Memory { bytes } => worker_memory.set(bytes),
+                        Event::ParamsFile { bytes } => {
+                            if let Err(e) = super::export::download_bytes(
+                                "metaplay-params.safetensors",
+                                "application/octet-stream",
+                                &bytes,
+                            ) {
+                                error.set(Some(format!("export failed: {e:?}")));
+                            }
+                        }
+                        Event::Imported { message } => {
+                            error.set(None);
+                            imported.set(Some(message));
+                            playing.set(false);
+                        }
                         Event::Diverged { message, .. } => notice.set(Some(message)),
                         Event::Error { message } => error.set(Some(message)),
                     }
@@ -179,6 +194,7 @@ pub fn App() -> impl IntoView {
         rate.set(0.0);
         ms_per_iter.set(0.0);
         notice.set(None);
+        imported.set(None);
         last_progress.set_value(None);
         if mode.get_untracked() == Mode::Bandit {
             bandit_eval.set(None);
@@ -459,7 +475,14 @@ pub fn App() -> impl IntoView {
         {(!embed).then(|| view! { <ShareBar query=query on_preset=apply_preset /> })}
         {
             let reports = Signal::derive(move || bandit_eval.with(|b| b.as_ref().map(|b| b.reports.clone())));
-            view! { <ExportBar experiment=experiment train=losses validation=validation bandit=reports error=error /> }
+            let on_export_params = Callback::new(move |_: ()| {
+                send(worker, &Command::ExportParams { link: url::encode(&experiment.get_untracked()) });
+            });
+            let on_import_params = Callback::new(move |bytes: Vec<u8>| {
+                send(worker, &Command::ImportParams { bytes });
+            });
+            view! { <ExportBar experiment=experiment train=losses validation=validation bandit=reports error=error
+                on_export_params=on_export_params on_import_params=on_import_params /> }
         }
         {embed.then(|| view! {
             <a class="open-full" data-testid="open-full" target="_blank" rel="noopener" href=move || full_link.get()>"Open the full playground ↗"</a>
@@ -478,6 +501,7 @@ pub fn App() -> impl IntoView {
             })
         }}
         {move || notice.get().map(|n| view! { <div class="banner notice" data-testid="divergence" role="status">{n}</div> })}
+        {move || imported.get().map(|m| view! { <div class="banner notice" data-testid="import-status" role="status">{m}</div> })}
         {move || problem.get().map(|p| view! { <div class="banner problem" data-testid="input-problem" role="status">{p}</div> })}
         <Show when=move || mode.get() == Mode::Sine fallback=move || view! {
             <BanditView config=bandit evaluation=bandit_eval rewards=losses problem=problem error=error mode=mode resized=resized />

@@ -32,6 +32,18 @@ pub fn download_text(name: &str, mime: &str, text: &str) -> Result<(), JsValue> 
     result
 }
 
+/// Downloads `bytes` as a file `name`.
+pub fn download_bytes(name: &str, mime: &str, bytes: &[u8]) -> Result<(), JsValue> {
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let options = BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = Blob::new_with_u8_array_sequence_and_options(&parts, &options)?;
+    let url = Url::create_object_url_with_blob(&blob)?;
+    let result = click_download(&url, name);
+    Url::revoke_object_url(&url)?;
+    result
+}
+
 /// Downloads every chart on the page as `metaplay-<chart>.png`.
 pub fn download_charts() -> Result<usize, JsValue> {
     let document = web_sys::window()
@@ -64,7 +76,37 @@ pub fn ExportBar(
     bandit: Signal<Option<Vec<PolicyReport>>>,
     /// Where to report a failure.
     error: RwSignal<Option<String>>,
+    /// Asks the worker for the meta-parameters file.
+    on_export_params: Callback<()>,
+    /// Hands an uploaded parameter file to the worker.
+    on_import_params: Callback<Vec<u8>>,
 ) -> impl IntoView {
+    let on_file = move |ev: leptos::ev::Event| {
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        let Some(file) = input.files().and_then(|f| f.get(0)) else {
+            return;
+        };
+        input.set_value("");
+        let max = crate::experiment::params_file::MAX_FILE_BYTES as f64;
+        if file.size() > max {
+            error.set(Some(format!(
+                "parameter file rejected: {} bytes; at most {max} are accepted",
+                file.size()
+            )));
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            match wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
+                Ok(buffer) => on_import_params.run(js_sys::Uint8Array::new(&buffer).to_vec()),
+                Err(e) => error.set(Some(format!("cannot read the file: {e:?}"))),
+            }
+        });
+    };
     let export = move |json: bool| {
         let e = experiment.get_untracked();
         let reports = bandit.get_untracked();
@@ -95,6 +137,10 @@ pub fn ExportBar(
             <button data-testid="export-png" on:click=move |_| {
                 if let Err(err) = download_charts() { error.set(Some(format!("export failed: {err:?}"))) }
             }>"Charts (PNG)"</button>
+            <button data-testid="export-params" on:click=move |_| on_export_params.run(())>"Parameters (safetensors)"</button>
+            <label class="import">"Import parameters "
+                <input type="file" accept=".safetensors" data-testid="import-params" on:change=on_file />
+            </label>
         </div>
     }
 }

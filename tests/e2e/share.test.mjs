@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { serve, launch, instrument, iteration, artifacts } from './harness.mjs';
+import { serve, launch, instrument, iteration, canvasInfo, artifacts } from './harness.mjs';
 
 let server, ctx;
 before(async () => { server = await serve(); ctx = await launch(); });
@@ -143,4 +143,42 @@ test('wasm memory of the worker stays flat over a 20,000-iteration run', async (
   const end = await mb();
   console.log(JSON.stringify({ event: 'worker_memory', mb_after_2000: warm, mb_after_20000: end }));
   assert.ok(end <= warm * 1.05 + 0.5, `memory grew from ${warm} MB to ${end} MB`);
+});
+
+test('meta-parameters export as safetensors and import into a fresh page; a corrupted file is refused', async () => {
+  const a = await open(`/?${LINK}`);
+  await trainToEnd(a.page, 300);
+  await a.page.waitForTimeout(300);
+  const trainedFit = await canvasInfo(a.page, 'fit-chart');
+  const [download] = await Promise.all([a.page.waitForEvent('download'), a.page.click('[data-testid="export-params"]')]);
+  const bytes = readFileSync(await download.path());
+  assert.equal(download.suggestedFilename(), 'metaplay-params.safetensors');
+  const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString('utf8'));
+  assert.deepEqual(header['run0.w0'].shape, [1, 40]);
+  assert.equal(header.__metadata__.app, 'metaplay');
+  // a fresh page with the same link: untrained, then the import gives the trained fit at once
+  const b = await open(`/?${LINK}`);
+  await b.page.waitForTimeout(300);
+  assert.notEqual((await canvasInfo(b.page, 'fit-chart')).hash, trainedFit.hash);
+  await b.page.setInputFiles('[data-testid="import-params"]', { name: 'p.safetensors', mimeType: 'application/octet-stream', buffer: bytes });
+  await b.page.waitForSelector('[data-testid="import-status"]');
+  assert.match(await b.page.textContent('[data-testid="import-status"]'), /2 run\(s\) loaded/);
+  await b.page.waitForFunction((h) => {
+    const c = document.querySelector('[data-testid="fit-chart"]');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let hash = 0;
+    for (let i = 0; i < d.length; i += 4) hash = (hash * 31 + d[i] + 7 * d[i + 1] + 13 * d[i + 2] + 17 * d[i + 3]) | 0;
+    return hash === h;
+  }, trainedFit.hash, { timeout: 10000 });
+  // corrupted: the header length no longer matches
+  const bad = Buffer.from(bytes);
+  bad[2] ^= 0x55;
+  await b.page.setInputFiles('[data-testid="import-params"]', { name: 'bad.safetensors', mimeType: 'application/octet-stream', buffer: bad });
+  await b.page.waitForSelector('[data-testid="error-banner"]:not([hidden])');
+  assert.match(await b.page.textContent('[data-testid="error-banner"]'), /parameter file rejected: not a safetensors file/);
+  // another configuration: the file is refused naming the tensor and the shapes
+  const c = await open('/?v=1&task=sine&runs=maml,fomaml&hidden=20x20&iters=300');
+  await c.page.setInputFiles('[data-testid="import-params"]', { name: 'p.safetensors', mimeType: 'application/octet-stream', buffer: bytes });
+  await c.page.waitForSelector('[data-testid="error-banner"]:not([hidden])');
+  assert.match(await c.page.textContent('[data-testid="error-banner"]'), /`run0.w0` has shape \[1, 40\]; the current settings need \[1, 20\]/);
 });
