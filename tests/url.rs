@@ -265,6 +265,30 @@ fn problems_name_the_field_and_the_range() {
     ] {
         assert!(all.contains(needle), "missing {needle:?} in\n{all}");
     }
+    // every rejected setting states what is accepted
+    let k_line = problems
+        .iter()
+        .find(|p| p.starts_with("`k`"))
+        .expect("k reported");
+    assert!(
+        k_line.contains("'NaN'") || k_line.contains("1000"),
+        "{k_line}"
+    );
+    assert!(k_line.contains("accepted: 1..=100"), "{k_line}");
+    let (b, problems) = decode("task=bandit&arms=abc&epsilon=2&pulls=0&setting=sideways");
+    assert_valid(&b);
+    let all = problems.join("\n");
+    for needle in [
+        "`arms`",
+        "accepted: 2..=100",
+        "`epsilon`",
+        "accepted: [0, 1]",
+        "`pulls`",
+        "accepted: 1..=10000",
+        "`setting`",
+    ] {
+        assert!(all.contains(needle), "missing {needle:?} in\n{all}");
+    }
     // thousands of runs are cut to four
     let many = vec!["maml"; 5000].join(",");
     let (e, problems) = decode(&format!(

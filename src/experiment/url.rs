@@ -488,12 +488,55 @@ fn decode_sine(
                         format!("run {}", i + 1)
                     };
                     problems.push(format!(
-                        "`{key}` ({which}): {m}; using {}",
+                        "`{key}` ({which}): {m} (accepted: {}); using {}",
+                        accepted(key, Family::Sine),
                         sine_default(key, &defaults[i])
                     ))
                 }
             }
         }
+    }
+}
+
+/// The accepted values of a key, as the problem messages state them.
+pub fn accepted(key: &str, family: Family) -> String {
+    use crate::experiment::bandit_config::limits as bl;
+    use crate::experiment::config::limits as sl;
+    let r = |(a, b): (usize, usize)| format!("{a}..={b}");
+    match (family, key) {
+        (_, "seed" | "eval_seed") => format!("0..={}", u64::MAX),
+        (Family::Sine, "iters") => r(sl::ITERS),
+        (Family::Sine, "meta_batch") => r(sl::META_BATCH),
+        (Family::Sine, "k") => r(sl::K),
+        (Family::Sine, "k_query") => r(sl::K_QUERY),
+        (Family::Sine, "inner_steps") => r(sl::INNER_STEPS),
+        (Family::Sine, "inner_batch") => r(sl::INNER_BATCH),
+        (Family::Sine, "inner_lr" | "meta_lr") => format!("({}, {}]", sl::LR.0, sl::LR.1),
+        (Family::Sine, "hidden") => format!(
+            "{}..={} widths of {}..={}, like 40x40",
+            sl::HIDDEN_LAYERS.0,
+            sl::HIDDEN_LAYERS.1,
+            sl::HIDDEN_WIDTH.0,
+            sl::HIDDEN_WIDTH.1
+        ),
+        (_, "inner_opt" | "meta_opt") => "sgd or adam".into(),
+        (_, "anneal") => "0 or 1".into(),
+        (_, "activation") => "relu or tanh".into(),
+        (_, "precision") => "f32 or f64".into(),
+        (Family::Bandit, "arms") => format!("{} (dependent: 2)", r(bl::ARMS)),
+        (Family::Bandit, "pulls") => r(bl::PULLS),
+        (Family::Bandit, "adapt_every") => format!("1..=pulls, at most {} blocks", bl::BLOCKS.1),
+        (Family::Bandit, "iters") => r(bl::ITERS),
+        (Family::Bandit, "meta_batch") => r(bl::META_BATCH),
+        (Family::Bandit, "episodes") => r(bl::EPISODES),
+        (Family::Bandit, "inner_lr" | "meta_lr") => format!("({}, {}]", bl::LR.0, bl::LR.1),
+        (Family::Bandit, "epsilon") => "[0, 1]".into(),
+        (Family::Bandit, "setting") => {
+            "independent, dependent-easy, dependent-medium, dependent-hard, dependent-uniform"
+                .into()
+        }
+        (Family::Bandit, "agent") => "maml, fomaml, reptile, metasgd, scratch".into(),
+        _ => String::new(),
     }
 }
 
@@ -517,7 +560,8 @@ fn decode_bandit(
         match set(&mut candidate, v).and_then(|_| candidate.validate().map_err(|e| e.to_string())) {
             Ok(()) => *b = candidate,
             Err(m) => problems.push(format!(
-                "`{key}`: {m}; using {}",
+                "`{key}`: {m} (accepted: {}); using {}",
+                accepted(key, Family::Bandit),
                 get(if key == "arms" || key == "adapt_every" {
                     b
                 } else {

@@ -98,7 +98,11 @@ test('a hostile link shows what it ignored and leaves a working page', async () 
 });
 
 test('a diverging configuration stops with a message and the page stays usable', async () => {
-  const { page } = await open('/?v=1&task=sine&runs=maml&inner_lr=10&inner_steps=5&iters=2000');
+  const { page } = await open('/?v=1&task=sine&runs=maml&inner_lr=10&inner_steps=5&iters=2000&hide=k,seed');
+  // hide= removes the named controls, and only those
+  assert.equal(await page.locator('[data-testid="control-k"]').isHidden(), true);
+  assert.equal(await page.locator('[data-testid="control-seed"]').isHidden(), true);
+  assert.equal(await page.locator('[data-testid="control-inner-lr"]').isVisible(), true);
   await page.click('[data-testid="train"]');
   await page.waitForSelector('[data-testid="divergence"]', { timeout: 30000 });
   assert.match(await page.textContent('[data-testid="divergence"]'), /diverged at iteration \d+.*learning rate/);
