@@ -33,9 +33,9 @@ fn maml_meta_loss_falls_in_the_browser() {
             }
         }
     }
-    assert_eq!(losses.len(), 6);
-    assert!(
-        losses[5] < 0.8 * losses[0],
-        "meta-loss should fall: {losses:?}"
-    );
+    // one logged point per 10 iterations
+    assert_eq!(losses.len(), 30);
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let (first, last) = (mean(&losses[..5]), mean(&losses[25..]));
+    assert!(last < 0.8 * first, "meta-loss should fall: {losses:?}");
 }
