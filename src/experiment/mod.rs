@@ -13,6 +13,7 @@ pub mod runner;
 pub mod session;
 pub mod state;
 pub mod url;
+pub mod url_fields;
 
 pub use bandit_config::BanditConfig;
 pub use bandit_runner::BanditRunner;
