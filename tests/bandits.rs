@@ -290,6 +290,7 @@ fn meta_training_beats_the_untrained_agent_on_dependent_arms_and_is_deterministi
         let mut c = BanditConfig::new(BanditSetting::DependentEasy, algo);
         c.iters = iters;
         c.inner_lr = 0.2; // a poor starting step size the meta-learner must fix
+        c.meta_lr = 0.01;
         c.episodes = 2000;
         let mut run = BanditRunner::new(c.clone()).unwrap();
         let curve: Vec<f64> = (0..iters).map(|_| run.step().unwrap()).collect();

@@ -38,21 +38,29 @@ test('MAML paper setup in the browser: ms per meta-iteration and time to a good 
   const target = Number(process.env.GOOD_FIT_MSE || 1.0);
   let seconds = null;
   const budget = Number(process.env.GOOD_FIT_BUDGET_S || 25);
-  const samples = [];
+  // keep training a while after the target: V8 finishes optimising the module in the
+  // background during the first seconds, so early and later chunks are reported apart
+  const steadyFrom = Number(process.env.STEADY_FROM_S || 8), steadyTo = Number(process.env.STEADY_TO_S || 12);
+  const samples = [], steady = [];
   let status = '';
-  while ((Date.now() - t0) / 1e3 < budget) {
+  while (true) {
+    const t = (Date.now() - t0) / 1e3;
+    if (t > Math.max(budget, steadyTo) || (seconds !== null && t > steadyTo)) break;
     const v = (await page.textContent('[data-testid="validation-0"]')).match(/val ([0-9.]+)/);
     status = await page.textContent('[data-testid="status"]');
     const m = Number(status.match(/([0-9.]+) ms\/it/)[1]);
-    if (m > 0) samples.push(m);
-    if (v && Number(v[1]) <= target) { seconds = (Date.now() - t0) / 1e3; break; }
+    if (m > 0) (t >= steadyFrom ? steady : samples).push(m);
+    if (seconds === null && v && Number(v[1]) <= target) seconds = t;
     await page.waitForTimeout(200);
   }
   samples.sort((a, b) => a - b);
+  steady.sort((a, b) => a - b);
   const ms = samples[Math.floor(samples.length / 2)];
+  const msSteady = steady.length ? steady[Math.floor(steady.length / 2)] : null;
   const iter = Number(await page.textContent('[data-testid="iteration"]'));
   await page.click('[data-testid="pause"]');
-  console.log(JSON.stringify({ event: 'browser_speed', ms_per_iter_median_of_chunks: ms, chunks_sampled: samples.length, iterations: iter,
+  console.log(JSON.stringify({ event: 'browser_speed', ms_per_iter_median_of_chunks: ms, chunks_sampled: samples.length,
+    ms_per_iter_median_after_8s: msSteady, steady_chunks_sampled: steady.length, iterations: iter,
     seconds_to_validation_mse: seconds, validation_target: target }));
   assert.ok(ms > 0 && iter > 100, status);
 });
