@@ -113,6 +113,7 @@ fn sine_experiment() -> impl Strategy<Value = Experiment> {
                     embed,
                     autoplay,
                     hide,
+                    made_with: Some(env!("CARGO_PKG_VERSION").to_string()),
                 },
             },
         )
@@ -175,6 +176,7 @@ fn bandit_experiment() -> impl Strategy<Value = Experiment> {
                         embed,
                         autoplay,
                         hide,
+                        made_with: Some(env!("CARGO_PKG_VERSION").to_string()),
                         ..ViewState::default()
                     },
                 }
@@ -310,7 +312,12 @@ fn a_link_reads_back_what_the_page_writes() {
     let mut e = Experiment::default();
     e.runs[1].inner_lr = 0.02;
     e.view.points = Some(vec![(1.25, -0.5), (2.0, 3.0)]);
+    e.view.made_with = Some(env!("CARGO_PKG_VERSION").to_string());
     let q = encode(&e);
+    assert!(
+        q.ends_with(&format!("&app={}", env!("CARGO_PKG_VERSION"))),
+        "{q}"
+    );
     assert!(q.starts_with("v=1&task=sine&runs=maml,pretrain&"), "{q}");
     assert!(q.contains("&inner_lr=0.01,0.02&"), "{q}");
     assert!(q.contains("&pts=1.25:-0.5;2:3"), "{q}");

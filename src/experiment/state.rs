@@ -31,6 +31,8 @@ pub struct ViewState {
     pub autoplay: bool,
     /// Controls to hide (their `control-<name>` names).
     pub hide: Vec<String>,
+    /// The app version that wrote the link (`app=`), when the link says.
+    pub made_with: Option<String>,
 }
 
 impl Default for ViewState {
@@ -43,6 +45,7 @@ impl Default for ViewState {
             embed: false,
             autoplay: false,
             hide: Vec::new(),
+            made_with: None,
         }
     }
 }

@@ -4,7 +4,8 @@
 //! Decoding never fails and never panics: unknown keys are ignored, malformed or out-of-range
 //! values fall back to the default, and each is reported in a list of problems naming the key
 //! and, for settings, the accepted range (the messages of `validate()`). Per-run settings are
-//! one value for every run (`k=10`) or one per run (`inner_lr=0.01,0.02`).
+//! one value for every run (`k=10`) or one per run (`inner_lr=0.01,0.02`). The link ends with
+//! the version of the app that wrote it (`app=0.1.0`).
 
 use std::collections::BTreeMap;
 
@@ -70,6 +71,8 @@ pub fn encode(e: &Experiment) -> String {
     if !e.view.hide.is_empty() {
         parts.push(("hide".into(), e.view.hide.join(",")));
     }
+    // the version that writes the link, so a reader knows what made it
+    parts.push(("app".into(), env!("CARGO_PKG_VERSION").into()));
     parts
         .into_iter()
         .map(|(k, v)| format!("{k}={v}"))
@@ -116,6 +119,21 @@ pub fn decode(query: &str) -> (Experiment, Vec<String>) {
     }
     let mut used: Vec<&str> = VIEW_KEYS.to_vec();
     used.push("hide");
+    used.push("app");
+    if let Some(v) = pairs.get("app") {
+        let ok = !v.is_empty()
+            && v.len() <= 32
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".+-".contains(c));
+        if ok {
+            e.view.made_with = Some(v.clone());
+        } else {
+            problems.push(format!(
+                "`app`: '{}' is not a version number; ignored",
+                shorten(v)
+            ));
+        }
+    }
     let task = pairs.get("task").map(String::as_str);
     match task {
         Some("bandit") => {

@@ -55,6 +55,20 @@ pub fn App() -> impl IntoView {
     let bandit = RwSignal::new(initial.bandit.clone());
     let link_problems = RwSignal::new(initial_problems);
     let embed = initial.view.embed;
+    let link_note = {
+        let this = env!("CARGO_PKG_VERSION");
+        let made = match &initial.view.made_with {
+            Some(v) if v == this => format!("made with this version, Metaplay {v}"),
+            Some(v) => {
+                format!("made with Metaplay {v}; this is Metaplay {this}, so results may differ")
+            }
+            None => format!("made with an unknown version; this is Metaplay {this}"),
+        };
+        format!(
+            "Reproduced from a link ({made}; link format v{})",
+            url::VERSION
+        )
+    };
     let autoplay = StoredValue::new(initial.view.autoplay);
     let hide = StoredValue::new(initial.view.hide.clone());
     let points_custom = RwSignal::new(initial.view.points.is_some());
@@ -235,6 +249,7 @@ pub fn App() -> impl IntoView {
             embed,
             autoplay: false,
             hide: hide.get_value(),
+            made_with: None,
         },
     };
     let experiment = Memo::new(move |_| experiment());
@@ -488,7 +503,7 @@ pub fn App() -> impl IntoView {
             <a class="open-full" data-testid="open-full" target="_blank" rel="noopener" href=move || full_link.get()>"Open the full playground ↗"</a>
         })}
         {from_link.then(|| view! {
-            <p class="link-note" data-testid="link-note">{format!("Reproduced from a link · Metaplay {} · link format v{}", env!("CARGO_PKG_VERSION"), url::VERSION)}</p>
+            <p class="link-note" data-testid="link-note">{link_note.clone()}</p>
         })}
         {move || {
             let problems = link_problems.get();
