@@ -2,6 +2,7 @@
 //! time-boxed chunks, answering [`Command`]s with [`Event`]s. Plain Rust, tested natively; the
 //! worker binary only moves messages and schedules chunks.
 
+use crate::engine::params::ParamSet;
 use crate::engine::rng::{rng, Stream};
 use crate::engine::tasks::{RegressionBatch, RegressionFamily};
 use crate::error::Error;
@@ -258,7 +259,7 @@ impl Session {
             ("version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
             ("link".to_string(), link),
         ]);
-        let runs: Vec<&crate::engine::params::ParamSet> = match &self.bandit {
+        let runs: Vec<&ParamSet> = match &self.bandit {
             Some(b) => vec![b.runner().learner().params()],
             None => self.runs.iter().map(|r| r.learner().params()).collect(),
         };

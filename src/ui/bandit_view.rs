@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use super::bandit_charts::{self, policy_css};
 use super::charts::{self, LossSeries};
-use super::controls::{algo_label, check, range_text, Mode, NumberSetting};
+use super::controls::{algo_label, number_control, Mode, NumberSetting};
 use crate::engine::meta::Algo;
 use crate::engine::tasks::BanditSetting;
 use crate::experiment::bandit_config::limits;
@@ -214,9 +214,9 @@ pub fn BanditView(
         resized.track();
         let scale = charts::fit_to_display(&canvas, 0.5);
         let pulls = config.with(|c| c.pulls);
-        let result = evaluation.with(|e| match e {
-            Some(e) => bandit_charts::draw_regret(canvas.clone(), scale, &e.reports, pulls),
-            None => bandit_charts::draw_regret(canvas.clone(), scale, &[], pulls),
+        let result = evaluation.with(|e| {
+            let reports = e.as_ref().map_or(&[][..], |e| &e.reports[..]);
+            bandit_charts::draw_regret(canvas.clone(), scale, reports, pulls)
         });
         if let Err(e) = result {
             error.set(Some(format!("cannot draw the regret chart: {e}")));
@@ -229,9 +229,11 @@ pub fn BanditView(
         resized.track();
         let scale = charts::fit_to_display(&canvas, 0.4);
         let pulls = config.with(|c| c.pulls);
-        let result = evaluation.with(|e| match e {
-            Some(e) => bandit_charts::draw_arms(canvas.clone(), scale, &e.means, &e.usage, pulls),
-            None => bandit_charts::draw_arms(canvas.clone(), scale, &[], &[], pulls),
+        let result = evaluation.with(|e| {
+            let (means, usage) = e
+                .as_ref()
+                .map_or((&[][..], &[][..]), |e| (&e.means[..], &e.usage[..]));
+            bandit_charts::draw_arms(canvas.clone(), scale, means, usage, pulls)
         });
         if let Err(e) = result {
             error.set(Some(format!("cannot draw the arm chart: {e}")));
@@ -241,23 +243,16 @@ pub fn BanditView(
     let numbers = bandit_numbers()
         .into_iter()
         .map(|s| {
-            let id = format!("control-{}", s.name);
-            let hint = range_text(&s);
-            let (min, max) = (s.range.0.to_string(), s.range.1.to_string());
-            let (get, set, step, label) = (s.get, s.set, s.step, s.label);
-            view! {
-                <label class="control">
-                    <span>{label}<small>{hint}</small></span>
-                    <input type="number" data-testid=id min=min max=max step=step
-                        prop:value=move || get(&config.get()).to_string()
-                        on:change=move |ev| {
-                            match check(&s, &event_target_value(&ev)) {
-                                Ok(v) => edit(&|c| set(c, v)),
-                                Err(msg) => { problem.set(Some(msg)); config.update(|_| {}); }
-                            }
-                        } />
-                </label>
-            }
+            let (get, set) = (s.get, s.set);
+            number_control(
+                s,
+                move || get(&config.get()),
+                move |v| edit(&|c| set(c, v)),
+                move |msg| {
+                    problem.set(Some(msg));
+                    config.update(|_| {});
+                },
+            )
         })
         .collect_view();
     let table = move || {

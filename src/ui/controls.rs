@@ -221,6 +221,31 @@ pub fn parse_hidden(text: &str) -> Result<Vec<usize>, String> {
     Ok(widths)
 }
 
+/// One labelled number input for `s`, showing its accepted range: `value` reads it, `apply`
+/// takes a value that passed [`check`], `reject` gets the message for one that did not.
+pub fn number_control<C: 'static>(
+    s: NumberSetting<C>,
+    value: impl Fn() -> f64 + Send + Sync + 'static,
+    apply: impl Fn(f64) + Send + Sync + 'static,
+    reject: impl Fn(String) + Send + Sync + 'static,
+) -> impl IntoView {
+    let id = format!("control-{}", s.name);
+    let hint = range_text(&s);
+    let (min, max) = (s.range.0.to_string(), s.range.1.to_string());
+    let (step, label) = (s.step, s.label);
+    view! {
+        <label class="control">
+            <span>{label}<small>{hint}</small></span>
+            <input type="number" data-testid=id min=min max=max step=step
+                prop:value=move || value().to_string()
+                on:change=move |ev| match check(&s, &event_target_value(&ev)) {
+                    Ok(v) => apply(v),
+                    Err(msg) => reject(msg),
+                } />
+        </label>
+    }
+}
+
 /// The settings panel for run `selected` of `runs`; problems go to `problem`.
 #[component]
 pub fn Controls(
@@ -259,27 +284,16 @@ pub fn Controls(
     let numbers = number_settings()
         .into_iter()
         .map(|s| {
-            let id = format!("control-{}", s.name);
-            let hint = range_text(&s);
-            let (min, max) = (s.range.0.to_string(), s.range.1.to_string());
-            let (get, set, shared, step, label) = (s.get, s.set, s.shared, s.step, s.label);
-            view! {
-                <label class="control">
-                    <span>{label}<small>{hint}</small></span>
-                    <input type="number" data-testid=id.clone() min=min max=max step=step
-                        prop:value=move || get(&current()).to_string()
-                        on:change=move |ev| {
-                            let text = event_target_value(&ev);
-                            match check(&s, &text) {
-                                Ok(v) => edit(shared, &|c| set(c, v)),
-                                Err(msg) => {
-                                    problem.set(Some(msg));
-                                    runs.update(|_| {}); // redraw the input with the valid value
-                                }
-                            }
-                        } />
-                </label>
-            }
+            let (get, set, shared) = (s.get, s.set, s.shared);
+            number_control(
+                s,
+                move || get(&current()),
+                move |v| edit(shared, &|c| set(c, v)),
+                move |msg| {
+                    problem.set(Some(msg));
+                    runs.update(|_| {}); // redraw the input with the valid value
+                },
+            )
         })
         .collect_view();
     view! {
