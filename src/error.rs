@@ -21,6 +21,8 @@ pub enum Error {
     },
     /// A tensor operation failed inside candle.
     Tensor(candle_core::Error),
+    /// The WebGPU backend failed (no adapter, device lost, a buffer too large, ...).
+    Gpu(String),
     /// Any other failure, described in words.
     Msg(String),
 }
@@ -37,6 +39,7 @@ impl fmt::Display for Error {
                 "training diverged at iteration {iter} (loss {loss}); the learning rates are probably too high"
             ),
             Error::Tensor(e) => write!(f, "tensor error: {e}"),
+            Error::Gpu(m) => write!(f, "WebGPU: {m}"),
             Error::Msg(m) => f.write_str(m),
         }
     }

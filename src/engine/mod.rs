@@ -1,6 +1,8 @@
 //! The meta-learning engine: pure Rust on candle-core, native and wasm alike, no web imports.
 
 pub mod bandit;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 pub mod meta;
 pub mod mlp;
 pub mod optim;
