@@ -13,9 +13,8 @@ use metaplay::engine::tasks::{RegressionFamily, SineFamily};
 use metaplay::experiment::{Config, TaskKind};
 
 fn context() -> GpuContext {
-    pollster::block_on(GpuContext::new()).expect(
-        "a WebGPU adapter (natively: Vulkan; install mesa-vulkan-drivers for lavapipe)",
-    )
+    pollster::block_on(GpuContext::new())
+        .expect("a WebGPU adapter (natively: Vulkan; install mesa-vulkan-drivers for lavapipe)")
 }
 
 /// Trains `config` for `iters` iterations on both backends; returns the worst relative
@@ -65,7 +64,10 @@ fn parity(ctx: &GpuContext, config: &Config, iters: usize) -> (f64, f64) {
 fn check(ctx: &GpuContext, name: &str, config: Config) {
     let (loss, params) = parity(ctx, &config, 100);
     println!("{name}: meta-loss max rel diff {loss:.2e}, params max diff {params:.2e}");
-    assert!(loss <= 1e-4, "{name}: meta-loss differs by {loss:.2e} relative");
+    assert!(
+        loss <= 1e-4,
+        "{name}: meta-loss differs by {loss:.2e} relative"
+    );
     assert!(params <= 1e-4, "{name}: parameters differ by {params:.2e}");
 }
 
@@ -100,7 +102,11 @@ fn several_inner_steps_tanh_and_meta_sgd_match_the_cpu() {
     }
     let mut reptile = Config::new(TaskKind::SineReptile, Algo::Reptile);
     reptile.iters = 100;
-    check(&ctx, "reptile (demo setup: 1-64-64-1 tanh, 5 SGD steps)", reptile);
+    check(
+        &ctx,
+        "reptile (demo setup: 1-64-64-1 tanh, 5 SGD steps)",
+        reptile,
+    );
 }
 
 /// Reptile with inner Adam (β₁ = 0): its first step is `lr·g/|g|`, so a gradient component
@@ -130,10 +136,12 @@ fn readbacks_come_in_pieces_and_submissions_are_bounded() {
     let family: SineFamily = config.task.family();
     let mut stream = rng(1, Stream::Train);
     for _ in 0..3 {
-        gpu.submit(&family.sample_batch(&mut stream, 2, 10, 10)).unwrap();
+        gpu.submit(&family.sample_batch(&mut stream, 2, 10, 10))
+            .unwrap();
     }
     let first = pollster::block_on(gpu.readback().wait()).unwrap();
-    gpu.submit(&family.sample_batch(&mut stream, 2, 10, 10)).unwrap();
+    gpu.submit(&family.sample_batch(&mut stream, 2, 10, 10))
+        .unwrap();
     let second = pollster::block_on(gpu.readback().wait()).unwrap();
     assert_eq!((first.first_iter, first.losses.len()), (0, 3));
     assert_eq!((second.first_iter, second.losses.len()), (3, 1));
@@ -143,10 +151,154 @@ fn readbacks_come_in_pieces_and_submissions_are_bounded() {
         .submit(&family.sample_batch(&mut stream, 3, 10, 10))
         .is_err());
     for _ in 0..metaplay::engine::gpu::LOSS_RING {
-        gpu.submit(&family.sample_batch(&mut stream, 2, 10, 10)).unwrap();
+        gpu.submit(&family.sample_batch(&mut stream, 2, 10, 10))
+            .unwrap();
     }
     let err = gpu
         .submit(&family.sample_batch(&mut stream, 2, 10, 10))
         .unwrap_err();
     assert!(err.to_string().contains("without a readback"), "{err}");
+}
+
+mod session {
+    use super::*;
+    use metaplay::experiment::protocol::{Command, Event};
+    use metaplay::experiment::session::Session;
+    use metaplay::experiment::Backend;
+
+    fn runs(backend: Backend) -> Vec<Config> {
+        [Algo::Maml, Algo::Reptile]
+            .into_iter()
+            .map(|a| {
+                let mut c = Config::new(TaskKind::Sine, a);
+                c.iters = 150;
+                c.backend = backend;
+                c
+            })
+            .collect()
+    }
+
+    /// Every logged meta-loss and validation point of a session trained to the end.
+    fn train(s: &mut Session, gpu: bool) -> (Vec<Vec<(usize, f64)>>, Vec<Vec<(usize, f64)>>) {
+        let (mut losses, mut validation) = (vec![vec![]; 2], vec![vec![]; 2]);
+        s.handle(Command::Play);
+        let mut clock = 0.0;
+        while s.playing() {
+            clock += 1.0;
+            let now = clock;
+            let events = if gpu {
+                s.gpu_chunk_blocking(usize::MAX, &move || now)
+            } else {
+                s.chunk(f64::INFINITY, 7, &|| 0.0)
+            };
+            for e in events {
+                if let Event::Progress {
+                    losses: l,
+                    validation: v,
+                    ..
+                } = e
+                {
+                    for i in 0..l.len() {
+                        losses[i].extend(&l[i]);
+                        validation[i].extend(&v[i]);
+                    }
+                }
+            }
+        }
+        (losses, validation)
+    }
+
+    #[test]
+    fn a_gpu_session_logs_what_a_cpu_session_logs() {
+        let ctx = context();
+        let mut cpu = Session::new();
+        cpu.handle(Command::Configure {
+            runs: runs(Backend::Cpu),
+        });
+        let settled = cpu.settle_backend(Ok(&ctx));
+        assert!(
+            matches!(&settled[0], Event::Backend { label, notice: None } if label.starts_with("CPU"))
+        );
+        assert!(!cpu.on_gpu());
+        let (cl, cv) = train(&mut cpu, false);
+
+        let mut gpu = Session::new();
+        gpu.handle(Command::Configure {
+            runs: runs(Backend::WebGpu),
+        });
+        let settled = gpu.settle_backend(Ok(&ctx));
+        match &settled[0] {
+            Event::Backend { label, notice } => {
+                assert!(label.starts_with("WebGPU ("), "{label}");
+                assert_eq!(notice, &None);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(gpu.on_gpu());
+        let (gl, gv) = train(&mut gpu, true);
+        assert_eq!(gpu.runs()[0].iter(), 150);
+        for run in 0..2 {
+            let its = |v: &Vec<(usize, f64)>| v.iter().map(|p| p.0).collect::<Vec<_>>();
+            assert_eq!(its(&cl[run]), its(&gl[run]), "same logged iterations");
+            assert_eq!(
+                its(&cv[run]),
+                its(&gv[run]),
+                "validation at the same iterations"
+            );
+            for (a, b) in cl[run]
+                .iter()
+                .zip(&gl[run])
+                .chain(cv[run].iter().zip(&gv[run]))
+            {
+                assert!(
+                    (a.1 - b.1).abs() <= 1e-4 * a.1.abs().max(1e-6),
+                    "{a:?} vs {b:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn auto_keeps_software_adapters_and_small_runs_on_the_cpu_and_webgpu_falls_back() {
+        let ctx = context();
+        let mut s = Session::new();
+        s.handle(Command::Configure {
+            runs: runs(Backend::Auto),
+        });
+        let ev = s.settle_backend(Ok(&ctx));
+        assert!(!s.on_gpu());
+        assert!(
+            matches!(&ev[0], Event::Backend { label, notice: None } if label.contains("auto")),
+            "{ev:?}"
+        );
+        // WebGPU asked for where there is none: CPU, with a notice that says so
+        s.handle(Command::Configure {
+            runs: runs(Backend::WebGpu),
+        });
+        let ev = s.settle_backend(Err("navigator.gpu.requestAdapter() returned null"));
+        assert!(!s.on_gpu());
+        match &ev[0] {
+            Event::Backend {
+                label,
+                notice: Some(n),
+            } => {
+                assert!(label.starts_with("CPU"));
+                assert!(n.contains("not available") && n.contains("CPU"), "{n}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // f64 cannot run on the GPU: CPU with a notice
+        let mut f64_runs = runs(Backend::WebGpu);
+        f64_runs[1].precision = metaplay::engine::mlp::Precision::F64;
+        s.handle(Command::Configure { runs: f64_runs });
+        let ev = s.settle_backend(Ok(&ctx));
+        assert!(!s.on_gpu());
+        assert!(
+            matches!(&ev[0], Event::Backend { notice: Some(n), .. } if n.contains("f32")),
+            "{ev:?}"
+        );
+        s.handle(Command::Play);
+        let ev = s.chunk(f64::INFINITY, 3, &|| 0.0);
+        assert!(matches!(&ev[0], Event::Progress { iters, .. } if iters == &vec![3, 3]));
+    }
 }

@@ -8,6 +8,7 @@ use crate::engine::mlp::{Activation, Mlp, Precision};
 use crate::engine::optim::OptimizerKind;
 use crate::engine::tasks::SineFamily;
 use crate::error::{Error, Result};
+use crate::experiment::backend::Backend;
 
 /// The regression task family of a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,6 +105,8 @@ pub struct Config {
     pub activation: Activation,
     /// Numeric precision.
     pub precision: Precision,
+    /// Where to train (the same for every run of an experiment).
+    pub backend: Backend,
 }
 
 impl Config {
@@ -134,6 +137,7 @@ impl Config {
             hidden: vec![40, 40],
             activation: Activation::Relu,
             precision: Precision::F32,
+            backend: Backend::Auto,
         };
         if task == TaskKind::SineReptile {
             c.iters = 30_000;

@@ -1,5 +1,6 @@
 //! Experiments: a validated [`Config`] and a [`Runner`] that steps and evaluates a run.
 
+pub mod backend;
 pub mod bandit_config;
 pub mod bandit_runner;
 pub mod bandit_session;
@@ -15,6 +16,7 @@ pub mod state;
 pub mod url;
 pub mod url_fields;
 
+pub use backend::Backend;
 pub use bandit_config::BanditConfig;
 pub use bandit_runner::BanditRunner;
 pub use config::{Config, TaskKind};

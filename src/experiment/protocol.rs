@@ -113,6 +113,14 @@ pub enum Event {
         /// Human-readable summary.
         message: String,
     },
+    /// Where the runs train, and why (sent after `Configure` once the backend is settled).
+    Backend {
+        /// For the status bar, e.g. `CPU (candle)` or `WebGPU (SwiftShader Device, software)`.
+        label: String,
+        /// Set when WebGPU was asked for (or failed while training) and the CPU took over:
+        /// shown as a notice.
+        notice: Option<String>,
+    },
     /// The worker's wasm memory size after a chunk (bytes), to watch for growth.
     Memory {
         /// Bytes of linear memory.

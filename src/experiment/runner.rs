@@ -4,6 +4,8 @@ use serde::Serialize;
 
 use candle_core::Tensor;
 
+#[cfg(feature = "gpu")]
+use crate::engine::gpu::{GpuContext, GpuLearner, PendingReadback, Readback};
 use crate::engine::meta::eval::{adaptation_mse, MseSummary};
 use crate::engine::meta::{maml, Algo, InnerLr, Learner};
 use crate::engine::params::to_host;
@@ -48,12 +50,15 @@ pub struct EvalReport {
 }
 
 /// One meta-training run.
-#[derive(Clone, Debug)]
 pub struct Runner {
     config: Config,
     family: SineFamily,
     learner: Learner,
     train_rng: Rng,
+    /// The run's learner on the GPU, when it trains there; `learner` then holds the parameters
+    /// of the last readback (for evaluation, plots and export).
+    #[cfg(feature = "gpu")]
+    gpu: Option<GpuLearner>,
 }
 
 impl Runner {
@@ -66,7 +71,108 @@ impl Runner {
             train_rng: rng(config.seed, Stream::Train),
             learner,
             config,
+            #[cfg(feature = "gpu")]
+            gpu: None,
         })
+    }
+
+    /// Moves training to the GPU (before the first iteration). On error the run stays on the CPU.
+    #[cfg(feature = "gpu")]
+    pub fn attach_gpu(&mut self, ctx: &GpuContext) -> Result<()> {
+        if let Some(why) = crate::experiment::backend::gpu_unsupported(&self.config) {
+            return Err(Error::Gpu(why));
+        }
+        if self.iter() > 0 {
+            return Err(Error::Gpu(
+                "a run moves to the GPU only before it starts".into(),
+            ));
+        }
+        let c = &self.config;
+        let support = self.learner.support_size(c.k);
+        self.gpu = Some(GpuLearner::new(
+            ctx,
+            self.learner.spec(),
+            self.learner.params(),
+            c.meta_batch,
+            support,
+            c.k_query,
+        )?);
+        Ok(())
+    }
+
+    /// True when the run trains on the GPU.
+    pub fn on_gpu(&self) -> bool {
+        #[cfg(feature = "gpu")]
+        return self.gpu.is_some();
+        #[cfg(not(feature = "gpu"))]
+        false
+    }
+
+    /// GPU runs: queues one meta-iteration (drawn from the same task stream as on the CPU).
+    #[cfg(feature = "gpu")]
+    pub fn submit(&mut self) -> Result<()> {
+        let c = &self.config;
+        let support = self.learner.support_size(c.k);
+        let batch = self
+            .family
+            .sample_batch(&mut self.train_rng, c.meta_batch, support, c.k_query);
+        match self.gpu.as_mut() {
+            Some(g) => g.submit(&batch),
+            None => Err(Error::Gpu("the run is not on the GPU".into())),
+        }
+    }
+
+    /// GPU runs: iterations submitted (the CPU learner counts only those read back).
+    pub fn submitted(&self) -> usize {
+        #[cfg(feature = "gpu")]
+        if let Some(g) = &self.gpu {
+            return g.iter();
+        }
+        self.iter()
+    }
+
+    /// GPU runs: starts reading back the losses and parameters of the submitted iterations.
+    #[cfg(feature = "gpu")]
+    pub fn readback(&mut self) -> Option<PendingReadback> {
+        self.gpu.as_mut().map(GpuLearner::readback)
+    }
+
+    /// Replaces the meta-parameters (CPU copy and, on the GPU, the device copy).
+    pub fn set_params(&mut self, params: crate::engine::params::ParamSet) -> Result<()> {
+        #[cfg(feature = "gpu")]
+        if let Some(g) = self.gpu.as_mut() {
+            g.set_params(&params)?;
+        }
+        self.learner.set_params(params);
+        Ok(())
+    }
+
+    /// GPU runs: takes a readback in. Returns the meta-losses, or [`Error::Diverged`] at the
+    /// first non-finite one (the CPU copy of the parameters then stays at the previous readback).
+    #[cfg(feature = "gpu")]
+    pub fn apply_readback(&mut self, back: Readback) -> Result<Vec<f64>> {
+        if let Some(i) = back.losses.iter().position(|l| !l.is_finite()) {
+            return Err(Error::Diverged {
+                iter: back.first_iter + i + 1,
+                loss: back.losses[i],
+            });
+        }
+        let mut params = self.learner.params().clone();
+        let mut at = 0;
+        for v in params.values.iter_mut() {
+            let n = v.len();
+            v.copy_from_slice(&back.params[at..at + n]);
+            at += n;
+        }
+        if !params.all_finite() {
+            return Err(Error::Diverged {
+                iter: back.first_iter + back.losses.len(),
+                loss: f64::NAN,
+            });
+        }
+        self.learner.set_params(params);
+        self.learner.set_iter(back.first_iter + back.losses.len());
+        Ok(back.losses)
     }
 
     /// The configuration.

@@ -12,6 +12,11 @@ use crate::experiment::params_file::{from_safetensors, to_safetensors};
 use crate::experiment::protocol::{Command, Event, FitRequest, MAX_RUNS};
 use crate::experiment::runner::Runner;
 
+#[cfg(feature = "gpu")]
+mod gpu;
+#[cfg(feature = "gpu")]
+pub use gpu::CPU_LABEL;
+
 /// Validation tasks per run (post-adaptation MSE shown beside the meta-loss).
 const VALIDATION_TASKS: usize = 50;
 /// Query points per validation task.
@@ -29,6 +34,9 @@ pub struct Session {
     fit: Option<FitRequest>,
     bandit: Option<BanditSession>,
     logs: Vec<LossLog>,
+    /// Iterations per run in the next GPU chunk (adapted to the measured speed).
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
+    gpu_chunk: usize,
 }
 
 impl Session {
@@ -120,6 +128,10 @@ impl Session {
             }
             Command::Step => {
                 self.playing = false;
+                #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+                if self.on_gpu() {
+                    return self.gpu_chunk_blocking(1, &|| 0.0);
+                }
                 let mut events = self.chunk(f64::INFINITY, 1, &|| 0.0);
                 // a single step shows at once, whatever the logging interval
                 let losses: Vec<Vec<(usize, f64)>> = match self.bandit.as_mut() {
@@ -170,6 +182,9 @@ impl Session {
             return events;
         }
         let n = self.runs.len();
+        if self.runs.iter().any(Runner::on_gpu) {
+            return vec![]; // GPU runs advance by gpu_submit / gpu_apply
+        }
         let mut losses = vec![Vec::new(); n];
         let mut validation = vec![Vec::new(); n];
         let mut events = Vec::new();
@@ -200,14 +215,7 @@ impl Session {
                     }
                     Err(e) => {
                         self.stopped[i] = true;
-                        let message = match e {
-                            Error::Diverged { iter, loss } => format!(
-                                "run {} ({}) diverged at iteration {iter}: meta-loss {loss}. The inner or meta learning rate is probably too high; lower it and reset.",
-                                i + 1,
-                                r.config().algo.name()
-                            ),
-                            other => other.to_string(),
-                        };
+                        let message = self.diverged_message(i, e);
                         events.push(Event::Diverged { run: i, message });
                     }
                 }
@@ -230,6 +238,17 @@ impl Session {
         events.push(self.progress(losses, validation, rate, ms));
         events.extend(self.fit_event());
         events
+    }
+
+    fn diverged_message(&self, i: usize, e: Error) -> String {
+        match e {
+            Error::Diverged { iter, loss } => format!(
+                "run {} ({}) diverged at iteration {iter}: meta-loss {loss}. The inner or meta learning rate is probably too high; lower it and reset.",
+                i + 1,
+                self.runs[i].config().algo.name()
+            ),
+            other => other.to_string(),
+        }
     }
 
     fn progress(
@@ -299,7 +318,11 @@ impl Session {
         match from_safetensors(bytes, &refs) {
             Ok(sets) => {
                 for (r, p) in self.runs.iter_mut().zip(sets) {
-                    r.learner_mut().set_params(p);
+                    if let Err(e) = r.set_params(p) {
+                        return vec![Event::Error {
+                            message: e.to_string(),
+                        }];
+                    }
                 }
                 let mut events = vec![Event::Imported {
                     message: format!("meta-parameters of {} run(s) loaded", self.runs.len()),

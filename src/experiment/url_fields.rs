@@ -6,6 +6,7 @@ use crate::engine::meta::Algo;
 use crate::engine::mlp::{Activation, Precision};
 use crate::engine::optim::OptimizerKind;
 use crate::engine::tasks::BanditSetting;
+use crate::experiment::backend::Backend;
 use crate::experiment::state::Family;
 use crate::experiment::{BanditConfig, Config};
 
@@ -144,6 +145,15 @@ pub(crate) fn sine_fields() -> Vec<(&'static str, Get<Config>, Set<Config>)> {
                 Ok(())
             },
         ),
+        (
+            "backend",
+            |c| c.backend.name().into(),
+            |c, v| {
+                Backend::parse(v)
+                    .ok_or_else(|| format!("'{v}' is not auto, cpu or webgpu"))
+                    .map(|x| c.backend = x)
+            },
+        ),
     ]
 }
 
@@ -256,6 +266,7 @@ pub fn accepted(key: &str, family: Family) -> String {
         (_, "anneal") => "0 or 1".into(),
         (_, "activation") => "relu or tanh".into(),
         (_, "precision") => "f32 or f64".into(),
+        (Family::Sine, "backend") => "auto, cpu or webgpu".into(),
         (Family::Bandit, "arms") => format!("{} (dependent: 2)", r(bl::ARMS)),
         (Family::Bandit, "pulls") => r(bl::PULLS),
         (Family::Bandit, "adapt_every") => format!("1..=pulls, at most {} blocks", bl::BLOCKS.1),

@@ -237,7 +237,13 @@ impl GpuLearner {
                 let adapted = thetas[steps];
                 rec.forward(&mut b, adapted, &query_pts, &qpass);
                 // the query gradient already divided by T: v_S = ∇L_query(θ_S)/T
-                rec.backward(&mut b, adapted, &query_pts, &qpass, 2.0 / (query * t) as f32);
+                rec.backward(
+                    &mut b,
+                    adapted,
+                    &query_pts,
+                    &qpass,
+                    2.0 / (query * t) as f32,
+                );
                 mean_loss(&mut b, qpass.loss);
                 let v = qpass.grad;
                 let lr_grad = meta_sgd.then(|| b.buffer("lr gradient", t * p));
@@ -284,7 +290,13 @@ impl GpuLearner {
                             hvp,
                             hu,
                         );
-                        b.op(Kernel::Axpy, &[hu], &[v], elementwise(t * p, -1.0, 1), t * p);
+                        b.op(
+                            Kernel::Axpy,
+                            &[hu],
+                            &[v],
+                            elementwise(t * p, -1.0, 1),
+                            t * p,
+                        );
                     }
                 }
                 task_sum(&mut b, v, 0, 1.0);
@@ -333,7 +345,13 @@ impl GpuLearner {
                                 flag: in_place | if s == 0 { 4 } else { 0 },
                                 ..params
                             };
-                            b.op(Kernel::InnerAdam, &reads, &[adapted.buf, mom], params, t * p);
+                            b.op(
+                                Kernel::InnerAdam,
+                                &reads,
+                                &[adapted.buf, mom],
+                                params,
+                                t * p,
+                            );
                         }
                         None => b.op(Kernel::InnerSgd, &reads, &[adapted.buf], params, t * p),
                     }
@@ -411,6 +429,21 @@ impl GpuLearner {
             iter: 0,
             read_up_to: 0,
         })
+    }
+
+    /// Replaces the meta-parameters (same layout; the optimiser's moments are kept), e.g. with
+    /// imported ones.
+    pub fn set_params(&mut self, params: &ParamSet) -> Result<()> {
+        if params.numel() != self.params_len {
+            return Err(Error::Gpu(format!(
+                "{} meta-parameters given, the learner has {}",
+                params.numel(),
+                self.params_len
+            )));
+        }
+        let flat: Vec<f32> = params.values.iter().flatten().map(|&v| v as f32).collect();
+        self.program.write(self.meta, 0, &flat);
+        Ok(())
     }
 
     /// Meta-iterations submitted.

@@ -198,7 +198,8 @@ impl MlpRecorder {
             if l + 1 < layers {
                 h.ra.push(b.buffer(&format!("hvp.ra{}", l + 1), t * rows * out));
             }
-            h.rdelta.push(b.buffer(&format!("hvp.rdelta{l}"), t * rows * out));
+            h.rdelta
+                .push(b.buffer(&format!("hvp.rdelta{l}"), t * rows * out));
             h.rback.push(
                 (l > 0).then(|| b.buffer(&format!("hvp.rback{l}"), t * rows * self.width(l))),
             );
@@ -257,7 +258,12 @@ impl MlpRecorder {
                 m: n as u32,
                 n: d_out as u32,
                 batch: t as u32,
-                b: [(p.base + self.layout.offsets[2 * l + 1]) as u32, p.stride as u32, 0, 0],
+                b: [
+                    (p.base + self.layout.offsets[2 * l + 1]) as u32,
+                    p.stride as u32,
+                    0,
+                    0,
+                ],
                 flag,
                 ..Params::default()
             };
@@ -303,7 +309,14 @@ impl MlpRecorder {
                 gemm_params(d_in, n, d_out, t, input.t(), delta, gw),
             );
             // ∂b_l = Σ_n δ_l
-            self.row_sum(b, delta, n, d_out, pass.grad, self.layout.offsets[2 * l + 1]);
+            self.row_sum(
+                b,
+                delta,
+                n,
+                d_out,
+                pass.grad,
+                self.layout.offsets[2 * l + 1],
+            );
             if l > 0 {
                 // δ_{l−1} = (δ_l·W_lᵀ) ⊙ σ'(z_{l−1})
                 let back = pass.backs[l].expect("hidden layers have a back buffer");
@@ -329,7 +342,11 @@ impl MlpRecorder {
     /// Per-task MSE into `pass.loss` and the output delta `scale·(ŷ − y)`.
     pub fn loss(&self, b: &mut ProgramBuilder, pts: &Points, pass: &PassBufs, scale: f32) {
         let (t, n) = (self.tasks, pass.rows);
-        assert_eq!(self.width(self.layout.layers()), 1, "regression output is 1-D");
+        assert_eq!(
+            self.width(self.layout.layers()),
+            1,
+            "regression output is 1-D"
+        );
         let last = self.layout.layers() - 1;
         let params = Params {
             m: n as u32,
@@ -349,7 +366,15 @@ impl MlpRecorder {
         );
     }
 
-    fn row_sum(&self, b: &mut ProgramBuilder, a: Mat, rows: usize, cols: usize, out: Buf, off: usize) {
+    fn row_sum(
+        &self,
+        b: &mut ProgramBuilder,
+        a: Mat,
+        rows: usize,
+        cols: usize,
+        out: Buf,
+        off: usize,
+    ) {
         let t = self.tasks;
         let params = Params {
             m: rows as u32,

@@ -159,7 +159,8 @@ impl ProgramBuilder {
 
     /// Declares a zero-filled f32 buffer of `len` elements.
     pub fn buffer(&mut self, name: &str, len: usize) -> Buf {
-        self.buffers.push((name.to_string(), (len.max(1) * 4) as u64));
+        self.buffers
+            .push((name.to_string(), (len.max(1) * 4) as u64));
         Buf(self.buffers.len() - 1)
     }
 
@@ -353,7 +354,15 @@ impl ProgramBuilder {
         let ops = self
             .ops
             .iter()
-            .map(|op| (Kernel::ALL.iter().position(|k| *k == op.kernel).unwrap_or(0), op.groups))
+            .map(|op| {
+                (
+                    Kernel::ALL
+                        .iter()
+                        .position(|k| *k == op.kernel)
+                        .unwrap_or(0),
+                    op.groups,
+                )
+            })
             .collect();
         Ok(Program {
             ctx: self.ctx,

@@ -143,6 +143,11 @@ impl Learner {
         self.iter
     }
 
+    /// Sets the iteration count, for parameters trained elsewhere (the GPU backend).
+    pub fn set_iter(&mut self, iter: usize) {
+        self.iter = iter;
+    }
+
     /// Support points each training task needs.
     pub fn support_size(&self, k: usize) -> usize {
         match self.spec.algo {

@@ -1,0 +1,210 @@
+//! The session's GPU path: runs move to a [`GpuContext`] after `Configure`; each chunk submits
+//! a batch of iterations per run ([`Session::gpu_submit`]), the caller awaits the readbacks
+//! (asynchronously in the worker), and [`Session::gpu_apply`] turns them into the same events
+//! as a CPU chunk. Any GPU failure rebuilds the runs on the CPU with a notice.
+
+use crate::engine::gpu::{GpuContext, PendingReadback, Readback, LOSS_RING};
+use crate::error::{Error, Result};
+use crate::experiment::backend::{auto_wants_gpu, Backend};
+use crate::experiment::protocol::Event;
+use crate::experiment::runner::Runner;
+use crate::experiment::session::Session;
+
+/// Wall time a GPU chunk aims at (submission plus readback), in ms.
+const GPU_CHUNK_MS: f64 = 100.0;
+
+/// The status-bar label of the CPU backend.
+pub const CPU_LABEL: &str = "CPU (candle)";
+
+impl Session {
+    /// The backend the configured runs ask for (`None` for bandits or before `Configure`).
+    pub fn requested_backend(&self) -> Option<Backend> {
+        self.runs.first().map(|r| r.config().backend)
+    }
+
+    /// True when the runs train on the GPU.
+    pub fn on_gpu(&self) -> bool {
+        self.runs.first().is_some_and(Runner::on_gpu)
+    }
+
+    /// Settles the backend once the GPU adapter is known (`ctx`, or why there is none):
+    /// moves the runs to the GPU when they ask for it (`auto`: only when it gains), and
+    /// returns the [`Event::Backend`] to show.
+    pub fn settle_backend(&mut self, ctx: std::result::Result<&GpuContext, &str>) -> Vec<Event> {
+        let Some(requested) = self.requested_backend() else {
+            return vec![];
+        };
+        let configs: Vec<_> = self.runs.iter().map(|r| r.config().clone()).collect();
+        let (label, notice) = match (requested, ctx) {
+            (Backend::Cpu, _) => (CPU_LABEL.to_string(), None),
+            (Backend::Auto, Err(why)) => (format!("{CPU_LABEL} · auto: no WebGPU ({why})"), None),
+            (Backend::WebGpu, Err(why)) => (
+                CPU_LABEL.to_string(),
+                Some(format!(
+                    "WebGPU is not available here ({why}); training on the CPU instead."
+                )),
+            ),
+            (Backend::Auto, Ok(ctx)) if !auto_wants_gpu(&configs, ctx.info.is_software()) => {
+                let why = if ctx.info.is_software() {
+                    format!("the WebGPU adapter ({}) is software", ctx.info.name)
+                } else {
+                    "this configuration is too small to gain on the GPU".to_string()
+                };
+                (format!("{CPU_LABEL} · auto: {why}"), None)
+            }
+            (_, Ok(ctx)) => match self.attach(ctx) {
+                Ok(()) => (ctx.info.label(), None),
+                Err(e) => (
+                    CPU_LABEL.to_string(),
+                    Some(format!("{e}; training on the CPU instead.")),
+                ),
+            },
+        };
+        vec![Event::Backend { label, notice }]
+    }
+
+    fn attach(&mut self, ctx: &GpuContext) -> Result<()> {
+        let attached: Result<()> = self.runs.iter_mut().try_for_each(|r| r.attach_gpu(ctx));
+        if attached.is_err() {
+            self.rebuild_on_cpu();
+        }
+        attached
+    }
+
+    /// Rebuilds every run on the CPU from its configuration (iteration 0, same seed).
+    fn rebuild_on_cpu(&mut self) {
+        let rebuilt: Vec<Runner> = self
+            .runs
+            .iter()
+            .filter_map(|r| Runner::new(r.config().clone()).ok())
+            .collect();
+        let n = rebuilt.len();
+        self.runs = rebuilt;
+        self.stopped = vec![false; n];
+        self.logs = vec![Default::default(); n];
+    }
+
+    /// Queues up to `max_iters` iterations on every unfinished GPU run (fewer near the end, and
+    /// never past the next multiple of 100, where validation is measured). Returns the readbacks
+    /// to await, tagged with their run.
+    pub fn gpu_submit(&mut self, max_iters: usize) -> Vec<(usize, PendingReadback)> {
+        let chunk = if self.gpu_chunk == 0 {
+            8
+        } else {
+            self.gpu_chunk
+        };
+        let n = max_iters.clamp(1, LOSS_RING).min(chunk);
+        let mut pending = Vec::new();
+        for (i, r) in self.runs.iter_mut().enumerate() {
+            let (done, total) = (r.submitted(), r.config().iters);
+            if self.stopped[i] || done >= total {
+                continue;
+            }
+            let next_validation = (done / 100 + 1) * 100;
+            let count = n.min(total - done).min(next_validation - done);
+            for _ in 0..count {
+                if r.submit().is_err() {
+                    break; // the readback reports the failure
+                }
+            }
+            if let Some(p) = r.readback() {
+                pending.push((i, p));
+            }
+        }
+        pending
+    }
+
+    /// Takes the awaited readbacks in: logs, validation, divergence, the fit curves and one
+    /// progress event, as a CPU chunk; adapts the next chunk's size to `elapsed_ms`.
+    pub fn gpu_apply(
+        &mut self,
+        results: Vec<(usize, Result<Readback>)>,
+        elapsed_ms: f64,
+    ) -> Vec<Event> {
+        let n = self.runs.len();
+        let mut losses = vec![Vec::new(); n];
+        let mut validation = vec![Vec::new(); n];
+        let mut events = Vec::new();
+        let mut steps = 0usize;
+        for (i, result) in results {
+            if i >= n {
+                continue;
+            }
+            let outcome = result.and_then(|back| self.runs[i].apply_readback(back));
+            match outcome {
+                Ok(run_losses) => {
+                    let r = &self.runs[i];
+                    let end = r.iter();
+                    let start = end - run_losses.len();
+                    steps += run_losses.len();
+                    for (j, loss) in run_losses.into_iter().enumerate() {
+                        let it = start + j + 1;
+                        losses[i].extend(self.logs[i].record(it, loss, it == r.config().iters));
+                    }
+                    if end > start && (end.is_multiple_of(100) || end == r.config().iters) {
+                        match r.mse_after(&self.validation[i], r.config().inner_steps) {
+                            Ok(v) => validation[i].push((end, v)),
+                            Err(e) => events.push(Event::Error {
+                                message: e.to_string(),
+                            }),
+                        }
+                    }
+                }
+                Err(e @ Error::Diverged { .. }) => {
+                    self.stopped[i] = true;
+                    events.push(Event::Diverged {
+                        run: i,
+                        message: self.diverged_message(i, e),
+                    });
+                }
+                Err(e) => {
+                    // the device failed: start over on the CPU, visibly
+                    self.rebuild_on_cpu();
+                    self.playing = false;
+                    events.push(Event::Backend {
+                        label: CPU_LABEL.to_string(),
+                        notice: Some(format!(
+                            "{e}. The runs restarted on the CPU from iteration 0; press Train to continue."
+                        )),
+                    });
+                    events.push(self.progress(vec![], vec![], 0.0, 0.0));
+                    return events;
+                }
+            }
+        }
+        if self
+            .runs
+            .iter()
+            .enumerate()
+            .all(|(i, r)| self.stopped[i] || r.iter() >= r.config().iters)
+        {
+            self.playing = false;
+        }
+        let (rate, ms) = if elapsed_ms > 0.0 && steps > 0 {
+            // every run advanced in the same wall time: iterations of all runs per second
+            (steps as f64 / elapsed_ms * 1e3, elapsed_ms / steps as f64)
+        } else {
+            (0.0, 0.0)
+        };
+        if elapsed_ms > 0.0 && steps > 0 {
+            let per_run = (steps as f64 / n.max(1) as f64).max(1.0);
+            let target = per_run * GPU_CHUNK_MS / elapsed_ms;
+            self.gpu_chunk = (target.round() as usize).clamp(1, LOSS_RING);
+        }
+        events.push(self.progress(losses, validation, rate, ms));
+        events.extend(self.fit_event());
+        events
+    }
+
+    /// Natively: one GPU chunk, waiting for the device (CLI, tests).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn gpu_chunk_blocking(&mut self, max_iters: usize, clock: &dyn Fn() -> f64) -> Vec<Event> {
+        let start = clock();
+        let pending = self.gpu_submit(max_iters);
+        let results = pending
+            .into_iter()
+            .map(|(i, p)| (i, pollster::block_on(p.wait())))
+            .collect();
+        self.gpu_apply(results, clock() - start)
+    }
+}
