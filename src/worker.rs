@@ -1,6 +1,10 @@
 //! The web worker that trains: owns a [`Session`], receives [`Command`]s, and posts one batch of
 //! [`Event`]s per ~50 ms chunk, yielding with `setTimeout(0)` between chunks so commands (Pause)
 //! get through (toolchain.md: a microtask yield would starve them).
+//!
+//! On the WebGPU backend a chunk submits a batch of iterations and awaits their readback
+//! asynchronously; commands that arrive meanwhile wait for it (at most one chunk, ~100 ms), so
+//! they always apply to a settled session.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -9,17 +13,38 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
+use crate::engine::gpu::GpuContext;
+use crate::experiment::backend::Backend;
 use crate::experiment::protocol::{Command, Event};
-use crate::experiment::session::Session;
+use crate::experiment::session::{Session, CPU_LABEL};
 
 /// Milliseconds of training per chunk.
 const CHUNK_MS: f64 = 50.0;
 
+/// What is known of this browser's WebGPU adapter (asked for once, when a run first wants it).
+enum Gpu {
+    /// Not asked for yet.
+    Unknown,
+    /// Being requested; commands wait.
+    Requesting,
+    /// An adapter and device.
+    Ready(GpuContext),
+    /// None, and why.
+    Unavailable(String),
+}
+
 struct State {
     session: Session,
-    scheduled: bool,
     scope: DedicatedWorkerGlobalScope,
+    /// A chunk is scheduled with `setTimeout`.
+    scheduled: bool,
+    /// A GPU chunk or the adapter request is in flight: commands queue in `waiting`.
+    busy: bool,
+    waiting: Vec<Command>,
+    gpu: Gpu,
 }
+
+type Shared = Rc<RefCell<State>>;
 
 fn post(scope: &DedicatedWorkerGlobalScope, events: &[Event]) {
     if events.is_empty() {
@@ -33,34 +58,181 @@ fn post(scope: &DedicatedWorkerGlobalScope, events: &[Event]) {
     }
 }
 
-fn schedule(state: &Rc<RefCell<State>>) {
+fn post_shared(state: &Shared, events: &[Event]) {
+    let scope = state.borrow().scope.clone();
+    post(&scope, events);
+}
+
+fn schedule(state: &Shared) {
     {
         let s = state.borrow();
-        if !s.session.playing() || s.scheduled {
+        if !s.session.playing() || s.scheduled || s.busy {
             return;
         }
     }
     state.borrow_mut().scheduled = true;
     let next = state.clone();
     let callback = Closure::once_into_js(move || {
-        let events = {
+        let on_gpu = {
             let mut s = next.borrow_mut();
             s.scheduled = false;
-            if !s.session.playing() {
+            if !s.session.playing() || s.busy {
                 return;
             }
+            s.session.on_gpu()
+        };
+        if on_gpu {
+            gpu_chunk(&next, usize::MAX, false);
+            return;
+        }
+        let events = {
+            let mut s = next.borrow_mut();
             let mut events = s.session.chunk(CHUNK_MS, usize::MAX, &js_sys::Date::now);
             events.push(Event::Memory {
                 bytes: memory_bytes(),
             });
             events
         };
-        post(&next.borrow().scope, &events);
+        post_shared(&next, &events);
         schedule(&next);
     });
     let scope = state.borrow().scope.clone();
     let _ =
         scope.set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), 0);
+}
+
+/// One GPU chunk: submits up to `max_iters` iterations per run, awaits the readbacks, posts the
+/// events, then runs the commands that came in meanwhile. `single` marks a Step.
+fn gpu_chunk(state: &Shared, max_iters: usize, single: bool) {
+    let start = js_sys::Date::now();
+    let pending = {
+        let mut s = state.borrow_mut();
+        s.busy = true;
+        s.session.gpu_submit(max_iters)
+    };
+    let state = state.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let mut results = Vec::with_capacity(pending.len());
+        for (i, p) in pending {
+            results.push((i, p.wait().await));
+        }
+        let events = {
+            let mut s = state.borrow_mut();
+            let mut events = s.session.gpu_apply(results, js_sys::Date::now() - start);
+            if single {
+                events.extend(s.session.flush_logs());
+            }
+            events.push(Event::Memory {
+                bytes: memory_bytes(),
+            });
+            events
+        };
+        post_shared(&state, &events);
+        settle(&state);
+    });
+}
+
+/// Ends a busy phase: runs the queued commands in order (which may start another one), then
+/// schedules training.
+fn settle(state: &Shared) {
+    state.borrow_mut().busy = false;
+    loop {
+        let next = {
+            let mut s = state.borrow_mut();
+            if s.busy || s.waiting.is_empty() {
+                break;
+            }
+            s.waiting.remove(0)
+        };
+        run_command(state, next);
+    }
+    schedule(state);
+}
+
+/// Applies one command (the session is settled: nothing is in flight).
+fn run_command(state: &Shared, command: Command) {
+    let configure = matches!(
+        command,
+        Command::Configure { .. } | Command::ConfigureBandit { .. }
+    );
+    if matches!(command, Command::Step) && state.borrow().session.on_gpu() {
+        let events = state.borrow_mut().session.handle(Command::Pause);
+        post_shared(state, &events);
+        gpu_chunk(state, 1, true);
+        return;
+    }
+    let events = state.borrow_mut().session.handle(command);
+    post_shared(state, &events);
+    if configure {
+        choose_backend(state);
+    }
+}
+
+/// After a Configure: settles where the runs train, asking for the adapter first if needed.
+fn choose_backend(state: &Shared) {
+    let requested = state.borrow().session.requested_backend();
+    let events = match requested {
+        None => vec![Event::Backend {
+            label: CPU_LABEL.to_string(),
+            notice: None,
+        }],
+        Some(Backend::Cpu) => state
+            .borrow_mut()
+            .session
+            .settle_backend(Err("not asked for")),
+        Some(_) => {
+            let known = {
+                let s = state.borrow();
+                match &s.gpu {
+                    Gpu::Ready(ctx) if ctx.lost().is_none() => Some(Ok(ctx.clone())),
+                    Gpu::Unavailable(why) => Some(Err(why.clone())),
+                    _ => None,
+                }
+            };
+            match known {
+                Some(Ok(ctx)) => state.borrow_mut().session.settle_backend(Ok(&ctx)),
+                Some(Err(why)) => state.borrow_mut().session.settle_backend(Err(&why)),
+                None => return request_adapter(state),
+            }
+        }
+    };
+    post_shared(state, &events);
+}
+
+/// Requests the WebGPU adapter and device (once per worker, again after a device loss), then
+/// settles the backend; commands wait meanwhile.
+fn request_adapter(state: &Shared) {
+    {
+        let mut s = state.borrow_mut();
+        s.busy = true;
+        s.gpu = Gpu::Requesting;
+    }
+    post_shared(
+        state,
+        &[Event::Backend {
+            label: "looking for a WebGPU adapter…".into(),
+            notice: None,
+        }],
+    );
+    let state = state.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let found = GpuContext::new().await;
+        let events = {
+            let mut s = state.borrow_mut();
+            s.gpu = match found {
+                Ok(ctx) => Gpu::Ready(ctx),
+                Err(e) => Gpu::Unavailable(e.to_string()),
+            };
+            let State { session, gpu, .. } = &mut *s;
+            match gpu {
+                Gpu::Ready(ctx) => session.settle_backend(Ok(ctx)),
+                Gpu::Unavailable(why) => session.settle_backend(Err(why)),
+                Gpu::Unknown | Gpu::Requesting => vec![],
+            }
+        };
+        post_shared(&state, &events);
+        settle(&state);
+    });
 }
 
 /// Size of this worker's wasm linear memory.
@@ -78,19 +250,30 @@ pub fn start() {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let state = Rc::new(RefCell::new(State {
         session: Session::new(),
-        scheduled: false,
         scope: scope.clone(),
+        scheduled: false,
+        busy: false,
+        waiting: Vec::new(),
+        gpu: Gpu::Unknown,
     }));
     let handler = {
         let state = state.clone();
         Closure::<dyn FnMut(MessageEvent)>::new(move |msg: MessageEvent| {
-            let events = match serde_wasm_bindgen::from_value::<Command>(msg.data()) {
-                Ok(command) => state.borrow_mut().session.handle(command),
-                Err(e) => vec![Event::Error {
-                    message: format!("worker: unreadable command: {e}"),
-                }],
-            };
-            post(&state.borrow().scope, &events);
+            match serde_wasm_bindgen::from_value::<Command>(msg.data()) {
+                Ok(command) => {
+                    if state.borrow().busy {
+                        state.borrow_mut().waiting.push(command);
+                        return;
+                    }
+                    run_command(&state, command);
+                }
+                Err(e) => post_shared(
+                    &state,
+                    &[Event::Error {
+                        message: format!("worker: unreadable command: {e}"),
+                    }],
+                ),
+            }
             schedule(&state);
         })
     };

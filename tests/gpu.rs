@@ -178,8 +178,11 @@ mod session {
             .collect()
     }
 
+    /// `(iteration, value)` points per run.
+    type Curves = Vec<Vec<(usize, f64)>>;
+
     /// Every logged meta-loss and validation point of a session trained to the end.
-    fn train(s: &mut Session, gpu: bool) -> (Vec<Vec<(usize, f64)>>, Vec<Vec<(usize, f64)>>) {
+    fn train(s: &mut Session, gpu: bool) -> (Curves, Curves) {
         let (mut losses, mut validation) = (vec![vec![]; 2], vec![vec![]; 2]);
         s.handle(Command::Play);
         let mut clock = 0.0;

@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 #[path = "cli/bandit.rs"]
 mod bandit;
+#[path = "cli/bench.rs"]
+mod bench;
 
 #[cfg(not(target_arch = "wasm32"))]
 #[global_allocator]
@@ -36,6 +38,8 @@ enum Command {
     Train(TrainArgs),
     /// Bernoulli bandits: classical policies and, with --algo, the meta-learned agent.
     Bandit(bandit::BanditArgs),
+    /// ms per meta-iteration on the CPU and the WebGPU backend across network and batch sizes.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Args)]
@@ -275,6 +279,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Train(args) => train(args),
         Command::Bandit(args) => bandit::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -61,6 +61,16 @@ pub struct Runner {
     gpu: Option<GpuLearner>,
 }
 
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner")
+            .field("config", &self.config)
+            .field("iter", &self.iter())
+            .field("on_gpu", &self.on_gpu())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Runner {
     /// Validates `config` and initialises the run from its seed.
     pub fn new(config: Config) -> Result<Self> {

@@ -130,23 +130,12 @@ impl Session {
                 self.playing = false;
                 #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
                 if self.on_gpu() {
-                    return self.gpu_chunk_blocking(1, &|| 0.0);
+                    let mut events = self.gpu_chunk_blocking(1, &|| 0.0);
+                    events.extend(self.flush_logs());
+                    return events;
                 }
                 let mut events = self.chunk(f64::INFINITY, 1, &|| 0.0);
-                // a single step shows at once, whatever the logging interval
-                let losses: Vec<Vec<(usize, f64)>> = match self.bandit.as_mut() {
-                    Some(b) => vec![b.flush_log().into_iter().collect()],
-                    None => self
-                        .logs
-                        .iter_mut()
-                        .zip(&self.runs)
-                        .map(|(log, r)| log.flush(r.iter()).into_iter().collect())
-                        .collect(),
-                };
-                if losses.iter().any(|l| !l.is_empty()) {
-                    let n = losses.len();
-                    events.push(self.progress(losses, vec![vec![]; n], 0.0, 0.0));
-                }
+                events.extend(self.flush_logs());
                 events
             }
             Command::ExportParams { link } => self.export_params(link),
@@ -238,6 +227,25 @@ impl Session {
         events.push(self.progress(losses, validation, rate, ms));
         events.extend(self.fit_event());
         events
+    }
+
+    /// The partly filled logging blocks as one progress event, so that a single step shows at
+    /// once whatever the logging interval (`None` when nothing is pending).
+    pub fn flush_logs(&mut self) -> Option<Event> {
+        let losses: Vec<Vec<(usize, f64)>> = match self.bandit.as_mut() {
+            Some(b) => vec![b.flush_log().into_iter().collect()],
+            None => self
+                .logs
+                .iter_mut()
+                .zip(&self.runs)
+                .map(|(log, r)| log.flush(r.iter()).into_iter().collect())
+                .collect(),
+        };
+        let n = losses.len();
+        losses
+            .iter()
+            .any(|l| !l.is_empty())
+            .then(|| self.progress(losses, vec![vec![]; n], 0.0, 0.0))
     }
 
     fn diverged_message(&self, i: usize, e: Error) -> String {

@@ -78,6 +78,8 @@ pub fn App() -> impl IntoView {
     let problem = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<String>);
     let notice = RwSignal::new(None::<String>);
+    let backend_label = RwSignal::new(crate::experiment::session::CPU_LABEL.to_string());
+    let backend_notice = RwSignal::new(None::<String>);
     let ready = RwSignal::new(false);
     let playing = RwSignal::new(false);
     let iters = RwSignal::new(Vec::<usize>::new());
@@ -174,6 +176,12 @@ pub fn App() -> impl IntoView {
                             playing.set(false);
                         }
                         Event::Diverged { message, .. } => notice.set(Some(message)),
+                        Event::Backend { label, notice } => {
+                            backend_label.set(label);
+                            if notice.is_some() {
+                                backend_notice.set(notice);
+                            }
+                        }
                         Event::Error { message } => error.set(Some(message)),
                     }
                 }
@@ -208,6 +216,7 @@ pub fn App() -> impl IntoView {
         rate.set(0.0);
         ms_per_iter.set(0.0);
         notice.set(None);
+        backend_notice.set(None);
         imported.set(None);
         last_progress.set_value(None);
         if mode.get_untracked() == Mode::Bandit {
@@ -482,7 +491,7 @@ pub fn App() -> impl IntoView {
                 <span>{move || format!("{:.2} ms/it", ms_per_iter.get())}</span>
                 <span>{move || format!("{:.1} s", elapsed_ms.get() / 1e3)}</span>
                 <span data-testid="memory" title="wasm memory of the training worker">{move || format!("{:.1} MB", worker_memory.get() / 1e6)}</span>
-                <span class="backend" data-testid="backend">"CPU · candle (wasm, worker)"</span>
+                <span class="backend" data-testid="backend" title="where the runs train">{move || backend_label.get()}</span>
                 <span>{move || if !ready.get() { "starting…" } else if playing.get() { "training" } else { "paused" }}</span>
             </div>
             <progress max=total_iters value=max_iter aria-label="Training progress"></progress>
@@ -516,6 +525,7 @@ pub fn App() -> impl IntoView {
             })
         }}
         {move || notice.get().map(|n| view! { <div class="banner notice" data-testid="divergence" role="status">{n}</div> })}
+        {move || backend_notice.get().map(|n| view! { <div class="banner notice" data-testid="backend-notice" role="status">{n}</div> })}
         {move || imported.get().map(|m| view! { <div class="banner notice" data-testid="import-status" role="status">{m}</div> })}
         {move || problem.get().map(|p| view! { <div class="banner problem" data-testid="input-problem" role="status">{p}</div> })}
         <Show when=move || mode.get() == Mode::Sine fallback=move || view! {

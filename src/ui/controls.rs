@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::engine::meta::Algo;
 use crate::engine::mlp::Activation;
+use crate::experiment::backend::Backend;
 use crate::experiment::config::{limits, Config, TaskKind};
 
 /// Which task family the page shows.
@@ -28,7 +29,18 @@ pub fn with_algo(old: &Config, algo: Algo) -> Config {
     c.activation = old.activation;
     c.inner_lr = old.inner_lr;
     c.inner_batch = old.k;
+    c.backend = old.backend;
+    c.precision = old.precision;
     c
+}
+
+/// A human name for a backend choice.
+pub fn backend_label(b: Backend) -> &'static str {
+    match b {
+        Backend::Auto => "Auto (WebGPU where it gains)",
+        Backend::Cpu => "CPU (candle)",
+        Backend::WebGpu => "WebGPU",
+    }
 }
 
 /// A human name for an algorithm.
@@ -308,9 +320,10 @@ pub fn Controls(
                     }
                     let task = TaskKind::parse(&value).unwrap_or(TaskKind::Sine);
                     runs.update(|rs| for c in rs.iter_mut() {
-                        let seed = c.seed;
+                        let (seed, backend) = (c.seed, c.backend);
                         *c = Config::new(task, c.algo);
                         c.seed = seed;
+                        c.backend = backend;
                     });
                 }>
                     <option value="sine" prop:selected=move || current().task == TaskKind::Sine>"Sine · MAML"</option>
@@ -350,6 +363,16 @@ pub fn Controls(
                 }>
                     <option value="relu" prop:selected=move || current().activation == Activation::Relu>"ReLU"</option>
                     <option value="tanh" prop:selected=move || current().activation == Activation::Tanh>"tanh"</option>
+                </select>
+            </label>
+            <label class="control">
+                <span>"Backend"<small>"shared by all runs"</small></span>
+                <select data-testid="control-backend" on:change=move |ev| {
+                    if let Some(b) = Backend::parse(&event_target_value(&ev)) { edit(true, &|c| c.backend = b) }
+                }>
+                    {Backend::ALL.iter().map(|&b| view! {
+                        <option value=b.name() prop:selected=move || current().backend == b>{backend_label(b)}</option>
+                    }).collect_view()}
                 </select>
             </label>
         </fieldset>

@@ -121,7 +121,6 @@ impl GpuContext {
     /// Largest buffer this device accepts, in bytes.
     pub fn max_buffer_bytes(&self) -> u64 {
         let l = self.device.limits();
-        l.max_buffer_size
-            .min(u64::from(l.max_storage_buffer_binding_size))
+        l.max_buffer_size.min(l.max_storage_buffer_binding_size)
     }
 }
