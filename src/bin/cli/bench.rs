@@ -50,7 +50,7 @@ fn cpu_ms(config: &Config, warmup: usize, iters: usize) -> Result<f64, metaplay:
 }
 
 /// ms per iteration of `config` on the GPU: `iters` submitted back to back, then one readback.
-#[cfg(feature = "gpu")]
+#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
 fn gpu_ms(
     ctx: &metaplay::engine::gpu::GpuContext,
     config: &Config,
@@ -75,7 +75,7 @@ fn gpu_ms(
 
 pub fn run(args: &BenchArgs) -> Result<(), metaplay::Error> {
     let want = |b: &str| args.backends.split(',').any(|x| x.trim() == b);
-    #[cfg(feature = "gpu")]
+    #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
     let ctx = if want("webgpu") {
         let ctx = pollster::block_on(metaplay::engine::gpu::GpuContext::new())?;
         emit(args.json, json!({"event": "adapter", "info": ctx.info}));
@@ -83,7 +83,7 @@ pub fn run(args: &BenchArgs) -> Result<(), metaplay::Error> {
     } else {
         None
     };
-    #[cfg(not(feature = "gpu"))]
+    #[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
     if want("webgpu") {
         metaplay::bail!("this build has no WebGPU backend (feature `gpu`)");
     }
@@ -99,7 +99,7 @@ pub fn run(args: &BenchArgs) -> Result<(), metaplay::Error> {
             if want("cpu") {
                 line["cpu_ms"] = json!(cpu_ms(&c, args.warmup, iters)?);
             }
-            #[cfg(feature = "gpu")]
+            #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
             if let Some(ctx) = &ctx {
                 line["webgpu_ms"] = json!(gpu_ms(ctx, &c, args.warmup, iters)?);
             }
