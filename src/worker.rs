@@ -221,6 +221,7 @@ fn request_adapter(state: &Shared) {
             let mut s = state.borrow_mut();
             s.gpu = match found {
                 Ok(ctx) => Gpu::Ready(ctx),
+                Err(crate::error::Error::Gpu(why)) => Gpu::Unavailable(why),
                 Err(e) => Gpu::Unavailable(e.to_string()),
             };
             let State { session, gpu, .. } = &mut *s;

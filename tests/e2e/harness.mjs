@@ -25,13 +25,15 @@ export async function serve(dir = join(root, 'dist')) {
   throw new Error('static server did not start');
 }
 
-export async function launch() {
+/** Headless Chromium; `{ webgpu: true }` lets it hand WebGPU its software (SwiftShader) adapter. */
+export async function launch({ webgpu = false } = {}) {
   return chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'metaplay-e2e-')), {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
     viewport: { width: 1280, height: 900 },
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-dev-shm-usage',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      ...(webgpu ? ['--enable-unsafe-webgpu'] : [])],
   });
 }
 

@@ -24,9 +24,15 @@ impl GpuInfo {
     }
 
     /// One line for the status bar, e.g. `WebGPU (SwiftShader Device, software)`.
+    /// Browsers do not always name their adapter (Chromium leaves the description empty).
     pub fn label(&self) -> String {
+        let name = match (self.name.trim(), self.is_software()) {
+            ("", true) => "the browser's fallback adapter",
+            ("", false) => "the browser's adapter",
+            (name, _) => name,
+        };
         let kind = if self.is_software() { ", software" } else { "" };
-        format!("WebGPU ({}{kind})", self.name)
+        format!("WebGPU ({name}{kind})")
     }
 }
 
@@ -58,7 +64,14 @@ impl GpuContext {
                 apply_limit_buckets: false,
             })
             .await
-            .map_err(|e| Error::Gpu(format!("no WebGPU adapter: {e}")))?;
+            .map_err(|e| {
+                Error::Gpu(if cfg!(target_arch = "wasm32") {
+                    // wgpu lists every native backend it was not built with: not for a banner
+                    "the browser offers no WebGPU adapter".to_string()
+                } else {
+                    format!("no WebGPU adapter: {e}")
+                })
+            })?;
         let info = adapter.get_info();
         let info = GpuInfo {
             name: info.name,
@@ -122,5 +135,31 @@ impl GpuContext {
     pub fn max_buffer_bytes(&self) -> u64 {
         let l = self.device.limits();
         l.max_buffer_size.min(l.max_storage_buffer_binding_size)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::GpuInfo;
+
+    fn info(name: &str, device_type: &str) -> GpuInfo {
+        GpuInfo {
+            name: name.into(),
+            backend: "BrowserWebGpu".into(),
+            device_type: device_type.into(),
+        }
+    }
+
+    #[test]
+    fn labels_name_the_adapter_or_say_it_is_unnamed() {
+        assert_eq!(
+            info("llvmpipe (LLVM 15.0.6, 256 bits)", "Cpu").label(),
+            "WebGPU (llvmpipe (LLVM 15.0.6, 256 bits), software)"
+        );
+        assert_eq!(
+            info("", "Cpu").label(),
+            "WebGPU (the browser's fallback adapter, software)"
+        );
+        assert_eq!(info(" ", "Other").label(), "WebGPU (the browser's adapter)");
     }
 }

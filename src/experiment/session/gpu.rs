@@ -46,7 +46,7 @@ impl Session {
             ),
             (Backend::Auto, Ok(ctx)) if !auto_wants_gpu(&configs, ctx.info.is_software()) => {
                 let why = if ctx.info.is_software() {
-                    format!("the WebGPU adapter ({}) is software", ctx.info.name)
+                    format!("{} is slower than the CPU", ctx.info.label())
                 } else {
                     "this configuration is too small to gain on the GPU".to_string()
                 };
