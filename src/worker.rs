@@ -13,10 +13,13 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
+use std::collections::HashMap;
+
 use crate::engine::gpu::GpuContext;
-use crate::experiment::backend::Backend;
+use crate::experiment::backend::{Backend, Trial};
+use crate::experiment::config::Config;
 use crate::experiment::protocol::{Command, Event};
-use crate::experiment::session::{Session, CPU_LABEL};
+use crate::experiment::session::{cpu_trial_ms, gpu_trial_ms, Session, CPU_LABEL};
 
 /// Milliseconds of training per chunk.
 const CHUNK_MS: f64 = 50.0;
@@ -42,6 +45,8 @@ struct State {
     busy: bool,
     waiting: Vec<Command>,
     gpu: Gpu,
+    /// `auto`'s timings, by configuration (a trial runs once per configuration and adapter).
+    trials: HashMap<String, Trial>,
 }
 
 type Shared = Rc<RefCell<State>>;
@@ -179,7 +184,7 @@ fn choose_backend(state: &Shared) {
         Some(Backend::Cpu) => state
             .borrow_mut()
             .session
-            .settle_backend(Err("not asked for")),
+            .settle_backend(Err("not asked for"), None),
         Some(_) => {
             let known = {
                 let s = state.borrow();
@@ -190,8 +195,22 @@ fn choose_backend(state: &Shared) {
                 }
             };
             match known {
-                Some(Ok(ctx)) => state.borrow_mut().session.settle_backend(Ok(&ctx)),
-                Some(Err(why)) => state.borrow_mut().session.settle_backend(Err(&why)),
+                Some(Ok(ctx)) => {
+                    let config = state.borrow().session.auto_trial_config(&ctx);
+                    let Some(config) = config else {
+                        let events = state.borrow_mut().session.settle_backend(Ok(&ctx), None);
+                        return post_shared(state, &events);
+                    };
+                    let cached = state.borrow().trials.get(&trial_key(&config)).cloned();
+                    match cached {
+                        Some(t) => state
+                            .borrow_mut()
+                            .session
+                            .settle_backend(Ok(&ctx), Some(&t)),
+                        None => return run_trial(state, ctx, config),
+                    }
+                }
+                Some(Err(why)) => state.borrow_mut().session.settle_backend(Err(&why), None),
                 None => return request_adapter(state),
             }
         }
@@ -217,19 +236,51 @@ fn request_adapter(state: &Shared) {
     let state = state.clone();
     wasm_bindgen_futures::spawn_local(async move {
         let found = GpuContext::new().await;
+        state.borrow_mut().gpu = match found {
+            Ok(ctx) => Gpu::Ready(ctx),
+            Err(crate::error::Error::Gpu(why)) => Gpu::Unavailable(why),
+            Err(e) => Gpu::Unavailable(e.to_string()),
+        };
+        state.borrow_mut().busy = false;
+        choose_backend(&state);
+        if !state.borrow().busy {
+            settle(&state);
+        }
+    });
+}
+
+/// What a trial depends on: the configuration without its seed and iteration count.
+fn trial_key(config: &Config) -> String {
+    let mut c = config.clone();
+    c.seed = 0;
+    c.iters = 1;
+    serde_json::to_string(&c).unwrap_or_default()
+}
+
+/// `auto` on a hardware adapter: times `config` on the CPU and on the GPU (a few iterations of
+/// a throwaway copy each), then settles on the faster; commands wait meanwhile.
+fn run_trial(state: &Shared, ctx: GpuContext, config: Config) {
+    state.borrow_mut().busy = true;
+    post_shared(
+        state,
+        &[Event::Backend {
+            label: format!("auto: timing the CPU and {}…", ctx.info.label()),
+            notice: None,
+        }],
+    );
+    let state = state.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let clock = js_sys::Date::now;
+        let trial = Trial {
+            cpu_ms: cpu_trial_ms(&config, clock).unwrap_or(f64::INFINITY),
+            gpu_ms: gpu_trial_ms(&ctx, &config, clock)
+                .await
+                .map_err(|e| e.to_string()),
+        };
         let events = {
             let mut s = state.borrow_mut();
-            s.gpu = match found {
-                Ok(ctx) => Gpu::Ready(ctx),
-                Err(crate::error::Error::Gpu(why)) => Gpu::Unavailable(why),
-                Err(e) => Gpu::Unavailable(e.to_string()),
-            };
-            let State { session, gpu, .. } = &mut *s;
-            match gpu {
-                Gpu::Ready(ctx) => session.settle_backend(Ok(ctx)),
-                Gpu::Unavailable(why) => session.settle_backend(Err(why)),
-                Gpu::Unknown | Gpu::Requesting => vec![],
-            }
+            s.trials.insert(trial_key(&config), trial.clone());
+            s.session.settle_backend(Ok(&ctx), Some(&trial))
         };
         post_shared(&state, &events);
         settle(&state);
@@ -256,6 +307,7 @@ pub fn start() {
         busy: false,
         waiting: Vec::new(),
         gpu: Gpu::Unknown,
+        trials: HashMap::new(),
     }));
     let handler = {
         let state = state.clone();

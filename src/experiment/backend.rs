@@ -10,8 +10,8 @@ use crate::experiment::config::Config;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
-    /// WebGPU when a hardware adapter exists and the configuration is large enough to gain
-    /// ([`auto_wants_gpu`]), otherwise the CPU.
+    /// WebGPU when a hardware adapter exists and, timed on this machine, it is clearly faster
+    /// than the CPU for the largest run ([`auto_plan`], [`Trial`]); otherwise the CPU.
     #[default]
     Auto,
     /// candle on the CPU.
@@ -39,13 +39,8 @@ impl Backend {
     }
 }
 
-/// Scalars of per-task work per meta-iteration (parameters × tasks × points) from which `auto`
-/// takes a hardware GPU. Measured on this project's machines (BENCHMARKS.md, "WebGPU"): the
-/// paper setup (1-40-40-1, 25 tasks, 20 points: 0.85 M) is dispatch-bound on any GPU, while
-/// 1-256-256-1 × 128 tasks (1.7 G) is where the GPU path is built to win.
-pub const AUTO_MIN_WORK: f64 = 5.0e7;
-
-/// Per-iteration work of `c`: network scalars × tasks × (support + query) points.
+/// Per-iteration work of `c`: network scalars × tasks × (support + query) points × inner steps
+/// (`auto` times the largest run).
 pub fn work(c: &Config) -> f64 {
     let sizes = c.mlp().sizes().to_vec();
     let params: usize = sizes.windows(2).map(|w| w[0] * w[1] + w[1]).sum();
@@ -58,10 +53,92 @@ pub fn gpu_unsupported(c: &Config) -> Option<String> {
         .then(|| "the WebGPU backend computes in f32; precision=f64 runs on the CPU".to_string())
 }
 
-/// `auto`'s choice for `runs` on an adapter that is (or is not) software: the GPU only on
-/// hardware and only when the largest run does at least [`AUTO_MIN_WORK`].
-pub fn auto_wants_gpu(runs: &[Config], software_adapter: bool) -> bool {
-    !software_adapter
-        && runs.iter().all(|c| gpu_unsupported(c).is_none())
-        && runs.iter().map(work).fold(0.0, f64::max) >= AUTO_MIN_WORK
+/// How many times faster than the CPU the GPU must be for `auto` to take it: a margin for timing
+/// noise and for the readbacks the page needs.
+pub const AUTO_GPU_MARGIN: f64 = 1.2;
+
+/// What `auto` does once it knows the adapter.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AutoPlan {
+    /// Stay on the CPU, for this reason.
+    Cpu(String),
+    /// Time run `index` (the largest) on both backends and take the faster ([`Trial`]).
+    Trial(usize),
+}
+
+/// `auto`'s plan for `runs` on an adapter that is (or is not) software. Software adapters
+/// (lavapipe, SwiftShader) stay on the CPU without a trial: measured 24–56× slower than candle
+/// at every size the playground allows (BENCHMARKS.md, "WebGPU backend").
+pub fn auto_plan(runs: &[Config], software_adapter: bool) -> AutoPlan {
+    if let Some(why) = runs.iter().find_map(gpu_unsupported) {
+        return AutoPlan::Cpu(why);
+    }
+    if software_adapter {
+        return AutoPlan::Cpu("the WebGPU adapter is software, slower than the CPU".into());
+    }
+    let largest = (0..runs.len())
+        .max_by(|&a, &b| work(&runs[a]).total_cmp(&work(&runs[b])))
+        .unwrap_or(0);
+    AutoPlan::Trial(largest)
+}
+
+/// One configuration timed on both backends by `auto`, ms per meta-iteration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Trial {
+    /// On the CPU.
+    pub cpu_ms: f64,
+    /// On the GPU, or why it failed.
+    pub gpu_ms: Result<f64, String>,
+}
+
+impl Trial {
+    /// True when the GPU ran and was at least [`AUTO_GPU_MARGIN`] times faster.
+    pub fn gpu_wins(&self) -> bool {
+        matches!(self.gpu_ms, Ok(g) if g.is_finite() && g * AUTO_GPU_MARGIN < self.cpu_ms)
+    }
+
+    /// For the status bar, e.g. `CPU 0.41 ms/it, WebGPU 18.20 ms/it`.
+    pub fn summary(&self) -> String {
+        match &self.gpu_ms {
+            Ok(g) => format!("CPU {:.2} ms/it, WebGPU {g:.2} ms/it", self.cpu_ms),
+            Err(e) => format!("CPU {:.2} ms/it, WebGPU failed ({e})", self.cpu_ms),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::meta::Algo;
+    use crate::experiment::config::TaskKind;
+
+    #[test]
+    fn auto_times_the_largest_run_on_hardware_and_never_takes_software_or_f64() {
+        let small = Config::new(TaskKind::Sine, Algo::Maml);
+        let mut wide = small.clone();
+        wide.hidden = vec![256, 256];
+        let runs = vec![small.clone(), wide, small.clone()];
+        assert_eq!(auto_plan(&runs, false), AutoPlan::Trial(1));
+        assert!(matches!(auto_plan(&runs, true), AutoPlan::Cpu(w) if w.contains("software")));
+        let mut f64_run = small;
+        f64_run.precision = Precision::F64;
+        assert!(matches!(auto_plan(&[f64_run], false), AutoPlan::Cpu(w) if w.contains("f32")));
+    }
+
+    #[test]
+    fn the_gpu_must_be_clearly_faster() {
+        let t = |cpu_ms, gpu_ms| Trial { cpu_ms, gpu_ms };
+        assert!(t(10.0, Ok(1.0)).gpu_wins());
+        assert!(
+            !t(10.0, Ok(9.0)).gpu_wins(),
+            "within the margin: stay on the CPU"
+        );
+        assert!(!t(0.4, Ok(18.0)).gpu_wins());
+        assert!(!t(10.0, Ok(f64::NAN)).gpu_wins());
+        assert!(!t(10.0, Err("device lost".into())).gpu_wins());
+        assert_eq!(
+            t(0.414, Ok(18.2)).summary(),
+            "CPU 0.41 ms/it, WebGPU 18.20 ms/it"
+        );
+    }
 }

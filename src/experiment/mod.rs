@@ -16,7 +16,7 @@ pub mod state;
 pub mod url;
 pub mod url_fields;
 
-pub use backend::Backend;
+pub use backend::{Backend, Trial};
 pub use bandit_config::BanditConfig;
 pub use bandit_runner::BanditRunner;
 pub use config::{Config, TaskKind};

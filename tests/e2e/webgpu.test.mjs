@@ -22,7 +22,7 @@ async function open(ctx, query) {
 }
 
 async function backendSettled(page) {
-  await page.waitForFunction(() => !document.querySelector('[data-testid="backend"]').textContent.includes('looking'),
+  await page.waitForFunction(() => !document.querySelector('[data-testid="backend"]').textContent.includes('…'),
     null, { timeout: 20000 });
   return page.textContent('[data-testid="backend"]');
 }

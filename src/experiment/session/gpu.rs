@@ -5,7 +5,8 @@
 
 use crate::engine::gpu::{GpuContext, PendingReadback, Readback, LOSS_RING};
 use crate::error::{Error, Result};
-use crate::experiment::backend::{auto_wants_gpu, Backend};
+use crate::experiment::backend::{auto_plan, AutoPlan, Backend, Trial};
+use crate::experiment::config::Config;
 use crate::experiment::protocol::Event;
 use crate::experiment::runner::Runner;
 use crate::experiment::session::Session;
@@ -16,10 +17,65 @@ const GPU_CHUNK_MS: f64 = 100.0;
 /// The status-bar label of the CPU backend.
 pub const CPU_LABEL: &str = "CPU (candle)";
 
+/// Meta-iterations `auto` times on each backend (after as many untimed ones, which on the GPU
+/// include building the pipelines).
+const TRIAL_ITERS: usize = 5;
+
+/// ms per meta-iteration of a fresh copy of `config` on the CPU (the session's runs are
+/// untouched), by `clock` in ms.
+pub fn cpu_trial_ms(config: &Config, clock: impl Fn() -> f64) -> Result<f64> {
+    let mut r = Runner::new(config.clone())?;
+    for _ in 0..TRIAL_ITERS {
+        r.step()?;
+    }
+    let start = clock();
+    for _ in 0..TRIAL_ITERS {
+        r.step()?;
+    }
+    Ok((clock() - start) / TRIAL_ITERS as f64)
+}
+
+/// The same on the GPU: untimed iterations and a readback, then timed ones and a readback.
+pub async fn gpu_trial_ms(
+    ctx: &GpuContext,
+    config: &Config,
+    clock: impl Fn() -> f64,
+) -> Result<f64> {
+    let mut r = Runner::new(config.clone())?;
+    r.attach_gpu(ctx)?;
+    let mut start = 0.0;
+    for round in 0..2 {
+        if round == 1 {
+            start = clock();
+        }
+        for _ in 0..TRIAL_ITERS {
+            r.submit()?;
+        }
+        let pending = r
+            .readback()
+            .ok_or_else(|| Error::Gpu("the trial run is not on the GPU".into()))?;
+        pending.wait().await?;
+    }
+    Ok((clock() - start) / TRIAL_ITERS as f64)
+}
+
 impl Session {
     /// The backend the configured runs ask for (`None` for bandits or before `Configure`).
     pub fn requested_backend(&self) -> Option<Backend> {
         self.runs.first().map(|r| r.config().backend)
+    }
+
+    /// With `auto` and this adapter: the configuration to time on both backends before
+    /// [`Session::settle_backend`] can decide (`None` when no trial is needed).
+    pub fn auto_trial_config(&self, ctx: &GpuContext) -> Option<Config> {
+        if self.requested_backend() != Some(Backend::Auto) {
+            return None;
+        }
+        let configs: Vec<_> = self.runs.iter().map(|r| r.config().clone()).collect();
+        match auto_plan(&configs, ctx.info.is_software()) {
+            AutoPlan::Trial(i) => configs.into_iter().nth(i),
+            AutoPlan::Cpu(_) => None,
+        }
     }
 
     /// True when the runs train on the GPU.
@@ -28,9 +84,14 @@ impl Session {
     }
 
     /// Settles the backend once the GPU adapter is known (`ctx`, or why there is none):
-    /// moves the runs to the GPU when they ask for it (`auto`: only when it gains), and
-    /// returns the [`Event::Backend`] to show.
-    pub fn settle_backend(&mut self, ctx: std::result::Result<&GpuContext, &str>) -> Vec<Event> {
+    /// moves the runs to the GPU when they ask for it (`auto`: only when `trial`, the timing of
+    /// [`Session::auto_trial_config`], says the GPU is clearly faster), and returns the
+    /// [`Event::Backend`] to show.
+    pub fn settle_backend(
+        &mut self,
+        ctx: std::result::Result<&GpuContext, &str>,
+        trial: Option<&Trial>,
+    ) -> Vec<Event> {
         let Some(requested) = self.requested_backend() else {
             return vec![];
         };
@@ -44,13 +105,27 @@ impl Session {
                     "WebGPU is not available here ({why}); training on the CPU instead."
                 )),
             ),
-            (Backend::Auto, Ok(ctx)) if !auto_wants_gpu(&configs, ctx.info.is_software()) => {
-                let why = if ctx.info.is_software() {
-                    format!("{} is slower than the CPU", ctx.info.label())
-                } else {
-                    "this configuration is too small to gain on the GPU".to_string()
-                };
-                (format!("{CPU_LABEL} · auto: {why}"), None)
+            (Backend::Auto, Ok(ctx)) => {
+                match (auto_plan(&configs, ctx.info.is_software()), trial) {
+                    (AutoPlan::Cpu(why), _) => (format!("{CPU_LABEL} · auto: {why}"), None),
+                    (AutoPlan::Trial(_), None) => (
+                        format!("{CPU_LABEL} · auto: the backends were not timed"),
+                        None,
+                    ),
+                    (AutoPlan::Trial(_), Some(t)) if !t.gpu_wins() => {
+                        (format!("{CPU_LABEL} · auto: {}", t.summary()), None)
+                    }
+                    (AutoPlan::Trial(_), Some(t)) => match self.attach(ctx) {
+                        Ok(()) => (
+                            format!("{} · auto: {}", ctx.info.label(), t.summary()),
+                            None,
+                        ),
+                        Err(e) => (
+                            CPU_LABEL.to_string(),
+                            Some(format!("{e}; training on the CPU instead.")),
+                        ),
+                    },
+                }
             }
             (_, Ok(ctx)) => match self.attach(ctx) {
                 Ok(()) => (ctx.info.label(), None),
@@ -194,6 +269,26 @@ impl Session {
         events.push(self.progress(losses, validation, rate, ms));
         events.extend(self.fit_event());
         events
+    }
+
+    /// Natively: [`Session::settle_backend`], timing both backends first when `auto` needs it
+    /// (CLI, tests).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn settle_backend_blocking(
+        &mut self,
+        ctx: std::result::Result<&GpuContext, &str>,
+    ) -> Vec<Event> {
+        let trial = ctx.ok().and_then(|ctx| {
+            let config = self.auto_trial_config(ctx)?;
+            let t0 = std::time::Instant::now();
+            let clock = move || t0.elapsed().as_secs_f64() * 1e3;
+            Some(Trial {
+                cpu_ms: cpu_trial_ms(&config, clock).unwrap_or(f64::INFINITY),
+                gpu_ms: pollster::block_on(gpu_trial_ms(ctx, &config, clock))
+                    .map_err(|e| e.to_string()),
+            })
+        });
+        self.settle_backend(ctx, trial.as_ref())
     }
 
     /// Natively: one GPU chunk, waiting for the device (CLI, tests).
