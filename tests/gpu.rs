@@ -366,4 +366,41 @@ mod session {
         let (losses, _) = train(&mut s, true);
         assert_eq!(losses[0].last().map(|p| p.0), Some(150));
     }
+
+    #[test]
+    fn a_lost_device_moves_the_runs_to_the_cpu_where_they_go_on() {
+        // a context of its own: destroying it must not disturb the other tests
+        let ctx = context();
+        let mut s = Session::new();
+        s.handle(Command::Configure {
+            runs: runs(Backend::WebGpu),
+        });
+        s.settle_backend(Ok(&ctx), None);
+        assert!(s.on_gpu());
+        s.handle(Command::Play);
+        let mut clock = 0.0;
+        while s.runs().iter().all(|r| r.iter() < 20) {
+            clock += 1.0;
+            let now = clock;
+            s.gpu_chunk_blocking(usize::MAX, &move || now);
+        }
+        let before: Vec<usize> = s.runs().iter().map(|r| r.iter()).collect();
+        ctx.device.destroy();
+        let events = s.gpu_chunk_blocking(usize::MAX, &|| 0.0);
+        let notice = events.iter().find_map(|e| match e {
+            Event::Backend { label, notice } => Some((label.clone(), notice.clone())),
+            _ => None,
+        });
+        let (label, notice) = notice.expect("a backend event");
+        assert!(label.starts_with("CPU"), "{label}");
+        let notice = notice.expect("a notice");
+        assert!(notice.contains("goes on on the CPU"), "{notice}");
+        assert!(!s.on_gpu());
+        assert!(s.playing(), "training goes on");
+        let at: Vec<usize> = s.runs().iter().map(|r| r.iter()).collect();
+        assert_eq!(at, before, "kept the iterations of the last readback");
+        s.chunk(f64::INFINITY, 5, &|| 0.0);
+        let after: Vec<usize> = s.runs().iter().map(|r| r.iter()).collect();
+        assert_eq!(after, vec![before[0] + 5, before[1] + 5]);
+    }
 }

@@ -110,6 +110,15 @@ impl Runner {
         Ok(())
     }
 
+    /// Leaves the GPU (after a device failure): training goes on on the CPU from the
+    /// parameters and iteration of the last readback.
+    pub fn detach_gpu(&mut self) {
+        #[cfg(feature = "gpu")]
+        {
+            self.gpu = None;
+        }
+    }
+
     /// True when the run trains on the GPU.
     pub fn on_gpu(&self) -> bool {
         #[cfg(feature = "gpu")]

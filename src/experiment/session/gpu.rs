@@ -233,16 +233,16 @@ impl Session {
                     });
                 }
                 Err(e) => {
-                    // the device failed: start over on the CPU, visibly
-                    self.rebuild_on_cpu();
-                    self.playing = false;
+                    // the device failed: every run goes on on the CPU from its last readback
+                    self.runs.iter_mut().for_each(Runner::detach_gpu);
+                    let at = self.runs.iter().map(Runner::iter).min().unwrap_or(0);
                     events.push(Event::Backend {
                         label: CPU_LABEL.to_string(),
                         notice: Some(format!(
-                            "{e}. The runs restarted on the CPU from iteration 0; press Train to continue."
+                            "{e}. Training goes on on the CPU from iteration {at} (the optimiser's moments start afresh)."
                         )),
                     });
-                    events.push(self.progress(vec![], vec![], 0.0, 0.0));
+                    events.push(self.progress(losses, validation, 0.0, 0.0));
                     return events;
                 }
             }
