@@ -100,6 +100,13 @@ fn several_inner_steps_tanh_and_meta_sgd_match_the_cpu() {
         c.k_query = 15;
         check(&ctx, &format!("{} 3 steps tanh", algo.name()), c);
     }
+    // widths that are not multiples of the matmul kernel's 4-column strips
+    let mut ragged = sine(Algo::Maml);
+    ragged.hidden = vec![13, 7, 5];
+    ragged.meta_batch = 3;
+    ragged.k = 3;
+    ragged.k_query = 9;
+    check(&ctx, "maml 1-13-7-5-1", ragged);
     let mut reptile = Config::new(TaskKind::SineReptile, Algo::Reptile);
     reptile.iters = 100;
     check(

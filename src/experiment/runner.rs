@@ -119,6 +119,12 @@ impl Runner {
         }
     }
 
+    /// GPU runs: compute dispatches per meta-iteration.
+    #[cfg(feature = "gpu")]
+    pub fn gpu_dispatches(&self) -> Option<usize> {
+        self.gpu.as_ref().map(GpuLearner::dispatches)
+    }
+
     /// True when the run trains on the GPU.
     pub fn on_gpu(&self) -> bool {
         #[cfg(feature = "gpu")]

@@ -49,14 +49,15 @@ fn cpu_ms(config: &Config, warmup: usize, iters: usize) -> Result<f64, metaplay:
     Ok(t0.elapsed().as_secs_f64() * 1e3 / iters as f64)
 }
 
-/// ms per iteration of `config` on the GPU: `iters` submitted back to back, then one readback.
+/// ms per iteration of `config` on the GPU (`iters` submitted back to back, then one readback)
+/// and the compute dispatches of one iteration.
 #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
 fn gpu_ms(
     ctx: &metaplay::engine::gpu::GpuContext,
     config: &Config,
     warmup: usize,
     iters: usize,
-) -> Result<f64, metaplay::Error> {
+) -> Result<(f64, usize), metaplay::Error> {
     let mut r = Runner::new(config.clone())?;
     r.attach_gpu(ctx)?;
     let mut run = |n: usize| -> Result<(), metaplay::Error> {
@@ -70,7 +71,10 @@ fn gpu_ms(
     run(warmup.max(1))?;
     let t0 = Instant::now();
     run(iters)?;
-    Ok(t0.elapsed().as_secs_f64() * 1e3 / iters as f64)
+    Ok((
+        t0.elapsed().as_secs_f64() * 1e3 / iters as f64,
+        r.gpu_dispatches().unwrap_or(0),
+    ))
 }
 
 pub fn run(args: &BenchArgs) -> Result<(), metaplay::Error> {
@@ -101,7 +105,9 @@ pub fn run(args: &BenchArgs) -> Result<(), metaplay::Error> {
             }
             #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
             if let Some(ctx) = &ctx {
-                line["webgpu_ms"] = json!(gpu_ms(ctx, &c, args.warmup, iters)?);
+                let (ms, dispatches) = gpu_ms(ctx, &c, args.warmup, iters)?;
+                line["webgpu_ms"] = json!(ms);
+                line["webgpu_dispatches"] = json!(dispatches);
             }
             emit(args.json, line);
         }

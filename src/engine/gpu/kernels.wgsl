@@ -25,25 +25,43 @@ fn flat(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
 }
 
 // C[b] = (flag ? C[b] : 0) + alpha · op(A[b]) · op(B[b]); A is m×k, B is k×n, C is m×n.
+// Each invocation computes a strip of 4 columns of one row: A's element is read once for four
+// products (a workgroup of 8×8 covers 8 rows × 32 columns).
 @compute @workgroup_size(8, 8, 1)
 fn gemm(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = gid.y;
-    let j = gid.x;
+    let j0 = gid.x * 4u;
     let b = gid.z;
-    if (i >= p.m || j >= p.n) {
+    if (i >= p.m || j0 >= p.n) {
         return;
     }
-    var acc = 0.0;
     let a0 = p.a_off + b * p.a_bs + i * p.a_rs;
-    let b0 = p.b_off + b * p.b_bs + j * p.b_cs;
-    for (var kk = 0u; kk < p.k; kk++) {
-        acc += r0[a0 + kk * p.a_cs] * r1[b0 + kk * p.b_rs];
-    }
-    let c = p.c_off + b * p.c_bs + i * p.c_rs + j;
-    if (p.flag == 1u) {
-        w0[c] = w0[c] + p.alpha * acc;
+    let b0 = p.b_off + b * p.b_bs + j0 * p.b_cs;
+    let cols = min(4u, p.n - j0);
+    var acc = vec4<f32>(0.0);
+    if (cols == 4u) {
+        let s = p.b_cs;
+        for (var kk = 0u; kk < p.k; kk++) {
+            let x = r0[a0 + kk * p.a_cs];
+            let r = b0 + kk * p.b_rs;
+            acc += x * vec4<f32>(r1[r], r1[r + s], r1[r + 2u * s], r1[r + 3u * s]);
+        }
     } else {
-        w0[c] = p.alpha * acc;
+        for (var kk = 0u; kk < p.k; kk++) {
+            let x = r0[a0 + kk * p.a_cs];
+            let r = b0 + kk * p.b_rs;
+            for (var q = 0u; q < cols; q++) {
+                acc[q] += x * r1[r + q * p.b_cs];
+            }
+        }
+    }
+    let c = p.c_off + b * p.c_bs + i * p.c_rs + j0;
+    for (var q = 0u; q < cols; q++) {
+        if (p.flag == 1u) {
+            w0[c + q] = w0[c + q] + p.alpha * acc[q];
+        } else {
+            w0[c + q] = p.alpha * acc[q];
+        }
     }
 }
 

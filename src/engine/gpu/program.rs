@@ -179,7 +179,7 @@ impl ProgramBuilder {
     /// Appends a batched matrix product `C = (C) + α·op(A)·op(B)`.
     pub fn gemm(&mut self, a: Buf, b: Buf, c: Buf, params: Params) {
         let groups = [
-            params.n.div_ceil(8),
+            params.n.div_ceil(32), // 8 invocations × 4 columns
             params.m.div_ceil(8),
             params.batch.max(1),
         ];
