@@ -67,7 +67,7 @@ pub enum AutoPlan {
 }
 
 /// `auto`'s plan for `runs` on an adapter that is (or is not) software. Software adapters
-/// (lavapipe, SwiftShader) stay on the CPU without a trial: measured 24–56× slower than candle
+/// (lavapipe, SwiftShader) stay on the CPU without a trial: measured 13–46× slower than candle
 /// at every size the playground allows (BENCHMARKS.md, "WebGPU backend").
 pub fn auto_plan(runs: &[Config], software_adapter: bool) -> AutoPlan {
     if let Some(why) = runs.iter().find_map(gpu_unsupported) {
