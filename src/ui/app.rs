@@ -2,22 +2,19 @@
 
 use leptos::html;
 use leptos::prelude::*;
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use web_sys::{MessageEvent, MouseEvent, Worker};
+use web_sys::{MouseEvent, Worker};
 
 use super::bandit_view::BanditView;
 use super::charts::{self, css_color, LossSeries, PlotArea};
 use super::controls::{algo_label, with_algo, Controls, Mode};
 use super::export::ExportBar;
 use super::share::{read_link, write_link, ShareBar};
+use super::training::Training;
 use crate::engine::meta::Algo;
 use crate::engine::rng::{rng, Stream};
 use crate::engine::tasks::{RegressionFamily, SineTask, TaskFamily};
 use crate::experiment::config::TaskKind;
-use crate::experiment::protocol::{
-    BanditEvaluation, Command, Event, FitCurves, FitRequest, MAX_RUNS,
-};
+use crate::experiment::protocol::{Command, FitRequest, MAX_RUNS};
 use crate::experiment::state::{Experiment, Family, ViewState};
 use crate::experiment::url;
 
@@ -73,24 +70,29 @@ pub fn App() -> impl IntoView {
     let hide = StoredValue::new(initial.view.hide.clone());
     let points_custom = RwSignal::new(initial.view.points.is_some());
     let keep_link_points = StoredValue::new(initial.view.points.is_some());
-    let bandit_eval = RwSignal::new(None::<BanditEvaluation>);
     let selected = RwSignal::new(0usize);
     let problem = RwSignal::new(None::<String>);
-    let error = RwSignal::new(None::<String>);
-    let notice = RwSignal::new(None::<String>);
-    let backend_label = RwSignal::new(crate::experiment::session::CPU_LABEL.to_string());
-    let backend_notice = RwSignal::new(None::<String>);
-    let ready = RwSignal::new(false);
-    let playing = RwSignal::new(false);
-    let iters = RwSignal::new(Vec::<usize>::new());
-    let losses = RwSignal::new(Vec::<Vec<(usize, f64)>>::new());
-    let validation = RwSignal::new(Vec::<Vec<(usize, f64)>>::new());
-    let rate = RwSignal::new(0.0f64);
-    let ms_per_iter = RwSignal::new(0.0f64);
-    let elapsed_ms = RwSignal::new(0.0f64);
-    let last_progress = StoredValue::new(None::<f64>);
-    let worker_memory = RwSignal::new(0.0f64);
-    let imported = RwSignal::new(None::<String>);
+    // What the training worker reports, and the worker itself.
+    let training = Training::new();
+    let Training {
+        error,
+        notice,
+        backend_label,
+        backend_notice,
+        ready,
+        playing,
+        iters,
+        losses,
+        validation,
+        rate,
+        ms_per_iter,
+        elapsed_ms,
+        worker_memory,
+        imported,
+        fit,
+        bandit_eval,
+        ..
+    } = training;
     let log_scale = RwSignal::new(initial.view.log_scale);
     let fit_steps = RwSignal::new(initial.view.fit_steps);
     let task_index = RwSignal::new(initial.view.task_index);
@@ -102,7 +104,6 @@ pub fn App() -> impl IntoView {
                 held_out(first_run.task, initial.view.task_index, first_run.k).1
             }),
         );
-    let fit = RwSignal::new((Vec::<f64>::new(), Vec::<FitCurves>::new()));
     let plot_area = StoredValue::new(None::<PlotArea>);
     let worker = StoredValue::new_local(None::<Worker>);
     let loss_canvas = NodeRef::<html::Canvas>::new();
@@ -111,93 +112,7 @@ pub fn App() -> impl IntoView {
     let _resize = window_event_listener(leptos::ev::resize, move |_| resized.update(|n| *n += 1));
     let fit_canvas = NodeRef::<html::Canvas>::new();
 
-    // The training worker and its messages.
-    match Worker::new("./worker_loader.js") {
-        Ok(w) => {
-            let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |msg: MessageEvent| {
-                let events: Vec<Event> = match serde_wasm_bindgen::from_value(msg.data()) {
-                    Ok(e) => e,
-                    Err(e) => {
-                        return error.set(Some(format!("unreadable message from the worker: {e}")))
-                    }
-                };
-                for event in events {
-                    match event {
-                        Event::Ready => ready.set(true),
-                        Event::Progress {
-                            iters: it,
-                            losses: l,
-                            validation: v,
-                            iters_per_sec,
-                            ms_per_iter: ms,
-                            playing: p,
-                        } => {
-                            let now = js_sys::Date::now();
-                            if playing.get_untracked() {
-                                if let Some(t) = last_progress.get_value() {
-                                    elapsed_ms.update(|e| *e += now - t);
-                                }
-                            }
-                            last_progress.set_value(Some(now));
-                            iters.set(it);
-                            if !l.is_empty() {
-                                losses.update(|h| {
-                                    h.resize(l.len(), Vec::new());
-                                    h.iter_mut().zip(l).for_each(|(h, l)| h.extend(l));
-                                });
-                            }
-                            if !v.is_empty() {
-                                validation.update(|h| {
-                                    h.resize(v.len(), Vec::new());
-                                    h.iter_mut().zip(v).for_each(|(h, v)| h.extend(v));
-                                });
-                            }
-                            if iters_per_sec > 0.0 {
-                                rate.set(iters_per_sec);
-                                ms_per_iter.set(ms);
-                            }
-                            playing.set(p);
-                        }
-                        Event::Fit { grid, runs } => fit.set((grid, runs)),
-                        Event::BanditEval(b) => bandit_eval.set(Some(b)),
-                        Event::Memory { bytes } => worker_memory.set(bytes),
-                        Event::ParamsFile { bytes } => {
-                            if let Err(e) = super::export::download_bytes(
-                                "metaplay-params.safetensors",
-                                "application/octet-stream",
-                                &bytes,
-                            ) {
-                                error.set(Some(format!("export failed: {e:?}")));
-                            }
-                        }
-                        Event::Imported { message } => {
-                            error.set(None);
-                            imported.set(Some(message));
-                            playing.set(false);
-                        }
-                        Event::Diverged { message, .. } => notice.set(Some(message)),
-                        Event::Backend { label, notice } => {
-                            backend_label.set(label);
-                            if notice.is_some() {
-                                backend_notice.set(notice);
-                            }
-                        }
-                        Event::Error { message } => error.set(Some(message)),
-                    }
-                }
-            });
-            w.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-            on_message.forget();
-            let on_error =
-                Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |e: web_sys::ErrorEvent| {
-                    error.set(Some(format!("the training worker failed: {}", e.message())));
-                });
-            w.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-            on_error.forget();
-            worker.set_value(Some(w));
-        }
-        Err(e) => error.set(Some(format!("cannot start the training worker: {e:?}"))),
-    }
+    worker.set_value(training.start_worker());
 
     let fit_request = move || {
         let t = task.get();
@@ -209,16 +124,7 @@ pub fn App() -> impl IntoView {
         }
     };
     let reset = move || {
-        losses.set(Vec::new());
-        validation.set(Vec::new());
-        iters.set(Vec::new());
-        elapsed_ms.set(0.0);
-        rate.set(0.0);
-        ms_per_iter.set(0.0);
-        notice.set(None);
-        backend_notice.set(None);
-        imported.set(None);
-        last_progress.set_value(None);
+        training.clear_run();
         if mode.get_untracked() == Mode::Bandit {
             bandit_eval.set(None);
             send(

@@ -37,7 +37,7 @@ pub fn with_algo(old: &Config, algo: Algo) -> Config {
 /// A human name for a backend choice.
 pub fn backend_label(b: Backend) -> &'static str {
     match b {
-        Backend::Auto => "Auto (WebGPU where it gains)",
+        Backend::Auto => "Auto",
         Backend::Cpu => "CPU (candle)",
         Backend::WebGpu => "WebGPU",
     }
@@ -367,7 +367,7 @@ pub fn Controls(
             </label>
             <label class="control">
                 <span>"Backend"<small>"shared by all runs"</small></span>
-                <select data-testid="control-backend" on:change=move |ev| {
+                <select data-testid="control-backend" title="Auto: WebGPU on a hardware adapter when, timed here, it is clearly faster than the CPU" on:change=move |ev| {
                     if let Some(b) = Backend::parse(&event_target_value(&ev)) { edit(true, &|c| c.backend = b) }
                 }>
                     {Backend::ALL.iter().map(|&b| view! {

@@ -8,6 +8,7 @@ pub mod charts;
 pub mod controls;
 pub mod export;
 pub mod share;
+pub mod training;
 
 /// Shows `message` in the error banner by writing to the DOM directly, so it works even after
 /// a panic has left the reactive system unusable.

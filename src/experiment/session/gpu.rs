@@ -98,7 +98,7 @@ impl Session {
         let configs: Vec<_> = self.runs.iter().map(|r| r.config().clone()).collect();
         let (label, notice) = match (requested, ctx) {
             (Backend::Cpu, _) => (CPU_LABEL.to_string(), None),
-            (Backend::Auto, Err(why)) => (format!("{CPU_LABEL} · auto: no WebGPU ({why})"), None),
+            (Backend::Auto, Err(_)) => (format!("{CPU_LABEL} · auto: no WebGPU here"), None),
             (Backend::WebGpu, Err(why)) => (
                 CPU_LABEL.to_string(),
                 Some(format!(

@@ -1,0 +1,215 @@
+//! What the training worker reports, as signals, and the worker itself: the page starts the
+//! worker once and applies every [`Event`] it sends here; components read the signals.
+
+use leptos::prelude::*;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{MessageEvent, Worker};
+
+use crate::experiment::protocol::{BanditEvaluation, Event, FitCurves};
+use crate::experiment::session::CPU_LABEL;
+
+/// The training state shown by the page (all `Copy` handles).
+#[derive(Clone, Copy)]
+pub struct Training {
+    /// The error banner's message.
+    pub error: RwSignal<Option<String>>,
+    /// A run stopped (divergence): why.
+    pub notice: RwSignal<Option<String>>,
+    /// Where the runs train (status bar).
+    pub backend_label: RwSignal<String>,
+    /// WebGPU was asked for and the CPU took over: why.
+    pub backend_notice: RwSignal<Option<String>>,
+    /// The worker's wasm is up and listens.
+    pub ready: RwSignal<bool>,
+    /// Training is going on.
+    pub playing: RwSignal<bool>,
+    /// Meta-iterations done, per run.
+    pub iters: RwSignal<Vec<usize>>,
+    /// Logged meta-losses per run.
+    pub losses: RwSignal<Vec<Vec<(usize, f64)>>>,
+    /// Validation MSE after adaptation per run.
+    pub validation: RwSignal<Vec<Vec<(usize, f64)>>>,
+    /// Meta-iterations per second (all runs).
+    pub rate: RwSignal<f64>,
+    /// Milliseconds per meta-iteration.
+    pub ms_per_iter: RwSignal<f64>,
+    /// Training time shown in the status bar.
+    pub elapsed_ms: RwSignal<f64>,
+    /// When the last progress event came (to add up `elapsed_ms`).
+    last_progress: StoredValue<Option<f64>>,
+    /// The worker's wasm memory.
+    pub worker_memory: RwSignal<f64>,
+    /// A parameter import succeeded: what was loaded.
+    pub imported: RwSignal<Option<String>>,
+    /// The fit chart's grid and curves per run.
+    pub fit: RwSignal<(Vec<f64>, Vec<FitCurves>)>,
+    /// The latest bandit evaluation.
+    pub bandit_eval: RwSignal<Option<BanditEvaluation>>,
+}
+
+impl Training {
+    /// Empty state: nothing trained, the worker not ready.
+    pub fn new() -> Self {
+        Self {
+            error: RwSignal::new(None),
+            notice: RwSignal::new(None),
+            backend_label: RwSignal::new(CPU_LABEL.to_string()),
+            backend_notice: RwSignal::new(None),
+            ready: RwSignal::new(false),
+            playing: RwSignal::new(false),
+            iters: RwSignal::new(Vec::new()),
+            losses: RwSignal::new(Vec::new()),
+            validation: RwSignal::new(Vec::new()),
+            rate: RwSignal::new(0.0),
+            ms_per_iter: RwSignal::new(0.0),
+            elapsed_ms: RwSignal::new(0.0),
+            last_progress: StoredValue::new(None),
+            worker_memory: RwSignal::new(0.0),
+            imported: RwSignal::new(None),
+            fit: RwSignal::new((Vec::new(), Vec::new())),
+            bandit_eval: RwSignal::new(None),
+        }
+    }
+
+    /// Forgets the previous experiment's progress and notices (before a new `Configure`).
+    pub fn clear_run(&self) {
+        self.losses.set(Vec::new());
+        self.validation.set(Vec::new());
+        self.iters.set(Vec::new());
+        self.elapsed_ms.set(0.0);
+        self.rate.set(0.0);
+        self.ms_per_iter.set(0.0);
+        self.notice.set(None);
+        self.backend_notice.set(None);
+        self.imported.set(None);
+        self.last_progress.set_value(None);
+    }
+
+    /// Takes one event from the worker in.
+    pub fn apply(&self, event: Event) {
+        let Training {
+            error,
+            notice,
+            backend_label,
+            backend_notice,
+            ready,
+            playing,
+            iters,
+            losses,
+            validation,
+            rate,
+            ms_per_iter,
+            elapsed_ms,
+            last_progress,
+            worker_memory,
+            imported,
+            fit,
+            bandit_eval,
+        } = *self;
+        match event {
+            Event::Ready => ready.set(true),
+            Event::Progress {
+                iters: it,
+                losses: l,
+                validation: v,
+                iters_per_sec,
+                ms_per_iter: ms,
+                playing: p,
+            } => {
+                let now = js_sys::Date::now();
+                if playing.get_untracked() {
+                    if let Some(t) = last_progress.get_value() {
+                        elapsed_ms.update(|e| *e += now - t);
+                    }
+                }
+                last_progress.set_value(Some(now));
+                iters.set(it);
+                if !l.is_empty() {
+                    losses.update(|h| {
+                        h.resize(l.len(), Vec::new());
+                        h.iter_mut().zip(l).for_each(|(h, l)| h.extend(l));
+                    });
+                }
+                if !v.is_empty() {
+                    validation.update(|h| {
+                        h.resize(v.len(), Vec::new());
+                        h.iter_mut().zip(v).for_each(|(h, v)| h.extend(v));
+                    });
+                }
+                if iters_per_sec > 0.0 {
+                    rate.set(iters_per_sec);
+                    ms_per_iter.set(ms);
+                }
+                playing.set(p);
+            }
+            Event::Fit { grid, runs } => fit.set((grid, runs)),
+            Event::BanditEval(b) => bandit_eval.set(Some(b)),
+            Event::Memory { bytes } => worker_memory.set(bytes),
+            Event::ParamsFile { bytes } => {
+                if let Err(e) = super::export::download_bytes(
+                    "metaplay-params.safetensors",
+                    "application/octet-stream",
+                    &bytes,
+                ) {
+                    error.set(Some(format!("export failed: {e:?}")));
+                }
+            }
+            Event::Imported { message } => {
+                error.set(None);
+                imported.set(Some(message));
+                playing.set(false);
+            }
+            Event::Diverged { message, .. } => notice.set(Some(message)),
+            Event::Backend { label, notice } => {
+                backend_label.set(label);
+                if notice.is_some() {
+                    backend_notice.set(notice);
+                }
+            }
+            Event::Error { message } => error.set(Some(message)),
+        }
+    }
+
+    /// Starts the training worker (`worker_loader.js`, built by Trunk) and routes its events
+    /// here; a failure to start it goes to the error banner.
+    pub fn start_worker(&self) -> Option<Worker> {
+        let state = *self;
+        match Worker::new("./worker_loader.js") {
+            Ok(w) => {
+                let on_message =
+                    Closure::<dyn FnMut(MessageEvent)>::new(move |msg: MessageEvent| {
+                        match serde_wasm_bindgen::from_value::<Vec<Event>>(msg.data()) {
+                            Ok(events) => events.into_iter().for_each(|e| state.apply(e)),
+                            Err(e) => state
+                                .error
+                                .set(Some(format!("unreadable message from the worker: {e}"))),
+                        }
+                    });
+                w.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+                on_message.forget();
+                let on_error = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(
+                    move |e: web_sys::ErrorEvent| {
+                        state
+                            .error
+                            .set(Some(format!("the training worker failed: {}", e.message())));
+                    },
+                );
+                w.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+                on_error.forget();
+                Some(w)
+            }
+            Err(e) => {
+                self.error
+                    .set(Some(format!("cannot start the training worker: {e:?}")));
+                None
+            }
+        }
+    }
+}
+
+impl Default for Training {
+    fn default() -> Self {
+        Self::new()
+    }
+}
