@@ -53,9 +53,20 @@ pub struct BanditArgs {
     /// Progress every this many iterations.
     #[arg(long, default_value_t = 100)]
     log_every: usize,
+    /// Where the evaluation runs: `cpu` (candle's engine, one policy after another) or `webgpu`
+    /// (every episode of every policy in one GPU dispatch; natively Vulkan).
+    #[arg(long, default_value = "cpu", value_parser = parse_eval_backend)]
+    backend: String,
     /// Print JSON lines.
     #[arg(long)]
     json: bool,
+}
+
+fn parse_eval_backend(s: &str) -> Result<String, String> {
+    match s {
+        "cpu" | "webgpu" => Ok(s.to_string()),
+        _ => Err(format!("unknown backend '{s}' (accepted: cpu, webgpu)")),
+    }
 }
 
 fn parse_setting(s: &str) -> Result<BanditSetting, String> {
@@ -113,6 +124,43 @@ pub fn run(args: &BanditArgs) -> Result<(), metaplay::Error> {
     if args.algo.is_some() {
         policies.push(runner.agent());
     }
+    let eval_start = Instant::now();
+    if args.backend == "webgpu" {
+        #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+        {
+            let ctx = pollster::block_on(metaplay::engine::gpu::GpuContext::new())?;
+            emit(args.json, json!({"event": "adapter", "info": ctx.info}));
+            let t0 = Instant::now();
+            let reports = pollster::block_on(metaplay::engine::gpu::evaluate_gpu(
+                &ctx,
+                &config.family(),
+                &policies,
+                config.episodes,
+                config.eval_seed,
+                1,
+            ))?;
+            let wall = t0.elapsed().as_secs_f64();
+            for report in reports {
+                emit(
+                    args.json,
+                    json!({"event": "bandit_eval", "policy": report.policy,
+                    "mean_total_reward": report.mean_total_reward, "stderr": report.stderr,
+                    "episodes": report.episodes, "setting": config.setting.name(),
+                    "arms": config.arms, "pulls": config.pulls,
+                    "final_regret": report.regret_mean.last(), "backend": "webgpu"}),
+                );
+            }
+            emit(
+                args.json,
+                json!({"event": "eval_timing", "backend": "webgpu", "policies": policies.len(),
+                "episodes": config.episodes, "wall_s": wall}),
+            );
+            return Ok(());
+        }
+        #[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
+        metaplay::bail!("this build has no WebGPU backend (feature `gpu`)");
+    }
+    let count = policies.len();
     for policy in policies {
         let t0 = Instant::now();
         let report = runner
@@ -124,8 +172,13 @@ pub fn run(args: &BanditArgs) -> Result<(), metaplay::Error> {
             "mean_total_reward": report.mean_total_reward, "stderr": report.stderr,
             "episodes": report.episodes, "setting": config.setting.name(), "arms": config.arms,
             "pulls": config.pulls, "final_regret": report.regret_mean.last(),
-            "eval_wall_s": t0.elapsed().as_secs_f64()}),
+            "eval_wall_s": t0.elapsed().as_secs_f64(), "backend": "cpu"}),
         );
     }
+    emit(
+        args.json,
+        json!({"event": "eval_timing", "backend": "cpu", "policies": count,
+        "episodes": config.episodes, "wall_s": eval_start.elapsed().as_secs_f64()}),
+    );
     Ok(())
 }

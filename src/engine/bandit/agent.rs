@@ -90,6 +90,16 @@ impl SoftmaxAgent {
         }
     }
 
+    /// Initial logits, reward baseline, per-arm inner step sizes and pulls per adaptation.
+    pub fn parts(&self) -> (&[f64], f64, &[f64], usize) {
+        (
+            &self.logits,
+            self.baseline,
+            &self.inner_lr,
+            self.adapt_every,
+        )
+    }
+
     /// Plays one episode of `pulls` pulls on `task`, calling `on_pull(arm, reward)` after each.
     pub fn play(
         &self,

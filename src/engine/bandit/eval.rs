@@ -166,7 +166,7 @@ pub fn arm_usage(
 }
 
 /// Mean and standard error of the mean from a sum and a sum of squares over `n` samples.
-fn mean_se(sum: f64, sum_sq: f64, n: f64) -> (f64, f64) {
+pub(crate) fn mean_se(sum: f64, sum_sq: f64, n: f64) -> (f64, f64) {
     let mean = sum / n;
     if n < 2.0 {
         return (mean, 0.0);

@@ -9,10 +9,12 @@
 //! [`crate::engine::meta::maml::meta_gradient`]), first-order MAML, Meta-SGD, Reptile and
 //! joint pre-training, with Adam or SGD on the device.
 
+pub mod bandit_eval;
 pub mod context;
 pub mod learner;
 pub mod mlp_program;
 pub mod program;
 
+pub use bandit_eval::evaluate_gpu;
 pub use context::{GpuContext, GpuInfo};
 pub use learner::{GpuLearner, PendingReadback, Readback, LOSS_RING};

@@ -1,0 +1,263 @@
+//! The bandit evaluation protocol ([`crate::engine::bandit::eval::evaluate`]) on the GPU: every
+//! episode of every policy is one invocation of `bandit.wgsl`, all in one dispatch. Same bandits
+//! (drawn on the host from the evaluation seed), same policies and agent, f32 and a PCG stream
+//! per invocation, so the reports agree with the CPU's in distribution (tested), not draw for
+//! draw.
+
+use crate::engine::bandit::eval::{curve_points, eval_tasks, mean_se, Policy, PolicyReport};
+use crate::engine::bandit::policies::Baseline;
+use crate::engine::gpu::GpuContext;
+use crate::engine::tasks::BanditFamily;
+use crate::error::{Error, Result};
+
+/// Most arms the kernel holds per invocation (the playground's limit).
+pub const MAX_ARMS: usize = 100;
+
+fn kind(policy: &Policy) -> u32 {
+    match policy {
+        Policy::Baseline(Baseline::Random) => 0,
+        Policy::Baseline(Baseline::Greedy) => 1,
+        Policy::Baseline(Baseline::EpsGreedy { .. }) => 2,
+        Policy::Baseline(Baseline::Ucb1) => 3,
+        Policy::Baseline(Baseline::Thompson) => 4,
+        Policy::Baseline(Baseline::Oracle) => 5,
+        Policy::Agent(..) => 6,
+    }
+}
+
+fn storage(ctx: &GpuContext, label: &str, bytes: &[u8], writable: bool) -> wgpu::Buffer {
+    use wgpu::util::DeviceExt;
+    let usage = if writable {
+        wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC
+    } else {
+        wgpu::BufferUsages::STORAGE
+    };
+    ctx.device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: bytes,
+            usage,
+        })
+}
+
+fn f32_bytes(v: impl IntoIterator<Item = f64>) -> Vec<u8> {
+    v.into_iter()
+        .flat_map(|x| (x as f32).to_le_bytes())
+        .collect()
+}
+
+fn u32_bytes(v: impl IntoIterator<Item = u32>) -> Vec<u8> {
+    v.into_iter().flat_map(u32::to_le_bytes).collect()
+}
+
+/// [`crate::engine::bandit::eval::evaluate`] on the GPU: `policies` (the six baselines and at
+/// most one agent, one ε) on `episodes` bandits of `family` from `seed`.
+pub async fn evaluate_gpu(
+    ctx: &GpuContext,
+    family: &BanditFamily,
+    policies: &[Policy],
+    episodes: usize,
+    seed: u64,
+    points: usize,
+) -> Result<Vec<PolicyReport>> {
+    ctx.check()?;
+    let k = family.arms;
+    if k > MAX_ARMS || k == 0 {
+        return Err(Error::Gpu(format!(
+            "{k} arms; the GPU evaluation takes 1..={MAX_ARMS}"
+        )));
+    }
+    let agents: Vec<_> = policies
+        .iter()
+        .filter_map(|p| match p {
+            Policy::Agent(_, a) => Some(a),
+            Policy::Baseline(_) => None,
+        })
+        .collect();
+    if agents.len() > 1 {
+        return Err(Error::Gpu("the GPU evaluation takes one agent".into()));
+    }
+    let epsilons: Vec<f64> = policies
+        .iter()
+        .filter_map(|p| match p {
+            Policy::Baseline(Baseline::EpsGreedy { epsilon }) => Some(*epsilon),
+            _ => None,
+        })
+        .collect();
+    if epsilons.windows(2).any(|w| w[0] != w[1]) {
+        return Err(Error::Gpu("the GPU evaluation takes one ε".into()));
+    }
+    let slots = policies.len();
+    let invocations = episodes * slots;
+    if invocations == 0 || invocations as u64 > 64 * 65_535 * 65_535 {
+        return Err(Error::Gpu(format!("{invocations} episodes × policies")));
+    }
+    let tasks = eval_tasks(family, episodes, seed);
+    let marks = curve_points(family.pulls, points);
+    let (logits, baseline, lr, every) = match agents.first() {
+        Some(a) => {
+            let (l, b, r, m) = a.parts();
+            (l.to_vec(), b, r.to_vec(), m)
+        }
+        None => (vec![0.0; k], 0.0, vec![0.0; k], 1),
+    };
+    let means = storage(
+        ctx,
+        "bandit means",
+        &f32_bytes(tasks.iter().flat_map(|t| t.means.iter().copied())),
+        false,
+    );
+    let agent = storage(
+        ctx,
+        "agent",
+        &f32_bytes(logits.into_iter().chain(lr)),
+        false,
+    );
+    let kinds = storage(ctx, "kinds", &u32_bytes(policies.iter().map(kind)), false);
+    let marks_buf = storage(
+        ctx,
+        "marks",
+        &u32_bytes(marks.iter().map(|&m| m as u32)),
+        false,
+    );
+    let totals_len = invocations * 4;
+    let regrets_len = invocations * marks.len() * 4;
+    let totals = storage(ctx, "totals", &vec![0u8; totals_len], true);
+    let regrets = storage(ctx, "regrets", &vec![0u8; regrets_len], true);
+    let mut params = u32_bytes([
+        episodes as u32,
+        k as u32,
+        family.pulls as u32,
+        slots as u32,
+        every as u32,
+        marks.len() as u32,
+        (seed ^ (seed >> 32)) as u32,
+        0,
+    ]);
+    params.extend(f32_bytes([
+        epsilons.first().copied().unwrap_or(0.0),
+        baseline,
+        0.0,
+        0.0,
+    ]));
+    let uniform = {
+        use wgpu::util::DeviceExt;
+        ctx.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("bandit params"),
+                contents: &params,
+                usage: wgpu::BufferUsages::UNIFORM,
+            })
+    };
+    let module = ctx
+        .device
+        .create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("bandit.wgsl"),
+            source: wgpu::ShaderSource::Wgsl(include_str!("bandit.wgsl").into()),
+        });
+    let pipeline = ctx
+        .device
+        .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some("bandit episode"),
+            layout: None,
+            module: &module,
+            entry_point: Some("episode"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+    let bind = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some("bandit"),
+        layout: &pipeline.get_bind_group_layout(0),
+        entries: &[
+            &means, &agent, &kinds, &marks_buf, &totals, &regrets, &uniform,
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, b)| wgpu::BindGroupEntry {
+            binding: i as u32,
+            resource: b.as_entire_binding(),
+        })
+        .collect::<Vec<_>>(),
+    });
+    let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("bandit staging"),
+        size: (totals_len + regrets_len) as u64,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let groups = invocations.div_ceil(64) as u32;
+    let (gx, gy) = if groups <= 65_535 {
+        (groups, 1)
+    } else {
+        (65_535, groups.div_ceil(65_535))
+    };
+    let mut encoder = ctx
+        .device
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("bandit evaluation"),
+        });
+    {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("episodes"),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(&pipeline);
+        pass.set_bind_group(0, &bind, &[]);
+        pass.dispatch_workgroups(gx, gy, 1);
+    }
+    encoder.copy_buffer_to_buffer(&totals, 0, &staging, 0, totals_len as u64);
+    encoder.copy_buffer_to_buffer(&regrets, 0, &staging, totals_len as u64, regrets_len as u64);
+    ctx.queue.submit([encoder.finish()]);
+
+    let (tx, rx) = futures_channel::oneshot::channel();
+    let slice = staging.slice(..);
+    slice.map_async(wgpu::MapMode::Read, move |r| {
+        let _ = tx.send(r);
+    });
+    #[cfg(not(target_arch = "wasm32"))]
+    ctx.device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+    rx.await
+        .map_err(|_| Error::Gpu("the readback was cancelled".into()))?
+        .map_err(|e| Error::Gpu(format!("reading results back: {e}")))?;
+    ctx.check()?;
+    let values: Vec<f64> = {
+        let view = slice
+            .get_mapped_range()
+            .map_err(|e| Error::Gpu(format!("reading results back: {e:?}")))?;
+        view.chunks_exact(4)
+            .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+            .collect()
+    };
+    staging.unmap();
+    let (totals, regrets) = values.split_at(invocations);
+    let n = episodes as f64;
+    Ok(policies
+        .iter()
+        .enumerate()
+        .map(|(slot, policy)| {
+            let mine = &totals[slot * episodes..(slot + 1) * episodes];
+            let (mean, se) = mean_se(mine.iter().sum(), mine.iter().map(|x| x * x).sum(), n);
+            let (regret_mean, regret_stderr) = (0..marks.len())
+                .map(|j| {
+                    let at = |e: usize| regrets[(slot * episodes + e) * marks.len() + j];
+                    let (s, q) = (0..episodes).fold((0.0, 0.0), |(s, q), e| {
+                        let r = at(e);
+                        (s + r, q + r * r)
+                    });
+                    mean_se(s, q, n)
+                })
+                .unzip();
+            PolicyReport {
+                policy: policy.name(),
+                mean_total_reward: mean,
+                stderr: se,
+                episodes,
+                curve_pulls: marks.clone(),
+                regret_mean,
+                regret_stderr,
+            }
+        })
+        .collect())
+}
