@@ -472,4 +472,34 @@ mod bandits {
             assert!(oracle.regret_mean.iter().all(|&r| r == 0.0));
         }
     }
+
+    /// Long episodes either run to the end and match the CPU, or the evaluation says they did
+    /// not (lavapipe's loop limiter stops them short: measured from about 15,000 arm scans per
+    /// episode, e.g. 50 arms × 400 pulls); never a silently wrong report.
+    #[test]
+    fn long_episodes_are_complete_or_refused() {
+        let ctx = context();
+        let family = BanditFamily {
+            setting: BanditSetting::Independent,
+            arms: 50,
+            pulls: 500,
+        };
+        let policies = [
+            Policy::Baseline(Baseline::Random),
+            Policy::Baseline(Baseline::Greedy),
+        ];
+        match pollster::block_on(evaluate_gpu(&ctx, &family, &policies, 200, 3, 5)) {
+            Ok(gpu) => {
+                let cpu = evaluate(&family, &policies, 200, 3, 5);
+                for (c, g) in cpu.iter().zip(&gpu) {
+                    let z = (c.mean_total_reward - g.mean_total_reward) / c.stderr.hypot(g.stderr);
+                    assert!(z.abs() <= 4.0, "{}: z = {z:.2}", c.policy);
+                }
+            }
+            Err(e) => {
+                println!("{e}");
+                assert!(e.to_string().contains("before their 500 pulls"), "{e}");
+            }
+        }
+    }
 }

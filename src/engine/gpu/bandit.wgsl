@@ -18,6 +18,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> totals: array<f32>;  // policies × episodes
 @group(0) @binding(5) var<storage, read_write> regrets: array<f32>; // policies × episodes × marks
 @group(0) @binding(6) var<uniform> p: Params;
+@group(0) @binding(7) var<storage, read_write> done: array<u32>;   // pulls played, per episode
 
 var<private> state: u32;
 var<private> pulls_of: array<u32, MAX_ARMS>;
@@ -218,4 +219,7 @@ fn episode(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
         }
     }
     totals[slot * p.episodes + e] = total;
+    // the host checks that every episode ran to the end: llvmpipe's loop limiter, for one,
+    // cuts long episodes short without an error
+    done[slot * p.episodes + e] = t;
 }

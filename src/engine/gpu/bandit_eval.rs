@@ -124,6 +124,7 @@ pub async fn evaluate_gpu(
     let regrets_len = invocations * marks.len() * 4;
     let totals = storage(ctx, "totals", &vec![0u8; totals_len], true);
     let regrets = storage(ctx, "regrets", &vec![0u8; regrets_len], true);
+    let done = storage(ctx, "done", &vec![0u8; totals_len], true);
     let mut params = u32_bytes([
         episodes as u32,
         k as u32,
@@ -169,7 +170,7 @@ pub async fn evaluate_gpu(
         label: Some("bandit"),
         layout: &pipeline.get_bind_group_layout(0),
         entries: &[
-            &means, &agent, &kinds, &marks_buf, &totals, &regrets, &uniform,
+            &means, &agent, &kinds, &marks_buf, &totals, &regrets, &uniform, &done,
         ]
         .iter()
         .enumerate()
@@ -181,7 +182,7 @@ pub async fn evaluate_gpu(
     });
     let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("bandit staging"),
-        size: (totals_len + regrets_len) as u64,
+        size: (2 * totals_len + regrets_len) as u64,
         usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
         mapped_at_creation: false,
     });
@@ -207,6 +208,13 @@ pub async fn evaluate_gpu(
     }
     encoder.copy_buffer_to_buffer(&totals, 0, &staging, 0, totals_len as u64);
     encoder.copy_buffer_to_buffer(&regrets, 0, &staging, totals_len as u64, regrets_len as u64);
+    encoder.copy_buffer_to_buffer(
+        &done,
+        0,
+        &staging,
+        (totals_len + regrets_len) as u64,
+        totals_len as u64,
+    );
     ctx.queue.submit([encoder.finish()]);
 
     let (tx, rx) = futures_channel::oneshot::channel();
@@ -222,15 +230,30 @@ pub async fn evaluate_gpu(
         .map_err(|_| Error::Gpu("the readback was cancelled".into()))?
         .map_err(|e| Error::Gpu(format!("reading results back: {e}")))?;
     ctx.check()?;
-    let values: Vec<f64> = {
+    let words: Vec<[u8; 4]> = {
         let view = slice
             .get_mapped_range()
             .map_err(|e| Error::Gpu(format!("reading results back: {e:?}")))?;
         view.chunks_exact(4)
-            .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+            .map(|b| [b[0], b[1], b[2], b[3]])
             .collect()
     };
     staging.unmap();
+    let (values, played) = words.split_at(invocations + invocations * marks.len());
+    let short = played
+        .iter()
+        .filter(|w| u32::from_le_bytes(**w) as usize != family.pulls)
+        .count();
+    if short > 0 {
+        return Err(Error::Gpu(format!(
+            "the device stopped {short} of {invocations} episodes before their {} pulls (a software adapter's loop limit?)",
+            family.pulls
+        )));
+    }
+    let values: Vec<f64> = values
+        .iter()
+        .map(|w| f64::from(f32::from_le_bytes(*w)))
+        .collect();
     let (totals, regrets) = values.split_at(invocations);
     let n = episodes as f64;
     Ok(policies
