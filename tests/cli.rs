@@ -69,3 +69,49 @@ fn invalid_flags_exit_with_code_2_and_a_clear_message() {
         assert!(err.contains(needle), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn bandit_evaluates_on_the_gpu_with_the_same_lines_and_refuses_unknown_backends() {
+    let out = metaplay(&[
+        "bandit",
+        "--setting",
+        "dependent-medium",
+        "--episodes",
+        "500",
+        "--backend",
+        "webgpu",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let evals: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["event"] == "bandit_eval")
+        .collect();
+    assert_eq!(evals.len(), 6, "the six classical policies");
+    assert!(evals.iter().all(|e| e["backend"] == "webgpu"));
+    let random = evals.iter().find(|e| e["policy"] == "random").unwrap();
+    // dependent arms: μ₁ + μ₂ = 1, so random earns 50 of 100 pulls on average
+    let (m, se) = (
+        random["mean_total_reward"].as_f64().unwrap(),
+        random["stderr"].as_f64().unwrap(),
+    );
+    assert!((m - 50.0).abs() <= 4.0 * se, "{m} ± {se}");
+    assert!(events.iter().any(|e| e["event"] == "eval_timing"));
+
+    let bad = metaplay(&["bandit", "--backend", "tpu"]);
+    assert_eq!(bad.status.code(), Some(2));
+    let msg = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        msg.contains("--backend") && msg.contains("cpu, webgpu"),
+        "{msg}"
+    );
+}
