@@ -9,6 +9,14 @@ fn metaplay(args: &[&str]) -> std::process::Output {
         .expect("runs")
 }
 
+/// Every stdout line as JSON.
+fn json_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
 #[test]
 fn train_prints_progress_timing_and_eval_as_json_lines() {
     let out = metaplay(&[
@@ -28,11 +36,7 @@ fn train_prints_progress_timing_and_eval_as_json_lines() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let events: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect();
+    let events = json_lines(&out);
     let kinds: Vec<&str> = events
         .iter()
         .map(|e| e["event"].as_str().unwrap())
@@ -87,11 +91,7 @@ fn bandit_evaluates_on_the_gpu_with_the_same_lines_and_refuses_unknown_backends(
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let events: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect();
+    let events = json_lines(&out);
     let evals: Vec<&serde_json::Value> = events
         .iter()
         .filter(|e| e["event"] == "bandit_eval")

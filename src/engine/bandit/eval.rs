@@ -123,24 +123,46 @@ pub fn evaluate(
                 sum += total;
                 sum_sq += total * total;
             }
-            let n = episodes.max(1) as f64;
-            let (mean, se) = mean_se(sum, sum_sq, n);
-            let (regret_mean, regret_stderr) = reg
-                .iter()
-                .zip(&reg_sq)
-                .map(|(&s, &q)| mean_se(s, q, n))
-                .unzip();
-            PolicyReport {
-                policy: policy.name(),
-                mean_total_reward: mean,
-                stderr: se,
+            PolicyReport::from_sums(
+                policy.name(),
                 episodes,
-                curve_pulls: marks.clone(),
-                regret_mean,
-                regret_stderr,
-            }
+                (sum, sum_sq),
+                marks.clone(),
+                &reg,
+                &reg_sq,
+            )
         })
         .collect()
+}
+
+impl PolicyReport {
+    /// The report of `episodes` episodes from sums over them: of the total rewards and their
+    /// squares, and per curve point of the regrets and their squares.
+    pub(crate) fn from_sums(
+        policy: String,
+        episodes: usize,
+        (sum, sum_sq): (f64, f64),
+        curve_pulls: Vec<usize>,
+        regret_sums: &[f64],
+        regret_sq_sums: &[f64],
+    ) -> Self {
+        let n = episodes.max(1) as f64;
+        let (mean, se) = mean_se(sum, sum_sq, n);
+        let (regret_mean, regret_stderr) = regret_sums
+            .iter()
+            .zip(regret_sq_sums)
+            .map(|(&s, &q)| mean_se(s, q, n))
+            .unzip();
+        PolicyReport {
+            policy,
+            mean_total_reward: mean,
+            stderr: se,
+            episodes,
+            curve_pulls,
+            regret_mean,
+            regret_stderr,
+        }
+    }
 }
 
 /// Mean pulls of each arm per episode when each policy plays `task` `episodes` times.
@@ -166,7 +188,7 @@ pub fn arm_usage(
 }
 
 /// Mean and standard error of the mean from a sum and a sum of squares over `n` samples.
-pub(crate) fn mean_se(sum: f64, sum_sq: f64, n: f64) -> (f64, f64) {
+fn mean_se(sum: f64, sum_sq: f64, n: f64) -> (f64, f64) {
     let mean = sum / n;
     if n < 2.0 {
         return (mean, 0.0);

@@ -4,7 +4,7 @@
 //! per invocation, so the reports agree with the CPU's in distribution (tested), not draw for
 //! draw.
 
-use crate::engine::bandit::eval::{curve_points, eval_tasks, mean_se, Policy, PolicyReport};
+use crate::engine::bandit::eval::{curve_points, eval_tasks, Policy, PolicyReport};
 use crate::engine::bandit::policies::Baseline;
 use crate::engine::gpu::GpuContext;
 use crate::engine::tasks::BanditFamily;
@@ -255,32 +255,33 @@ pub async fn evaluate_gpu(
         .map(|w| f64::from(f32::from_le_bytes(*w)))
         .collect();
     let (totals, regrets) = values.split_at(invocations);
-    let n = episodes as f64;
+    let sums =
+        |v: &mut dyn Iterator<Item = f64>| v.fold((0.0, 0.0), |(s, q), x| (s + x, q + x * x));
     Ok(policies
         .iter()
         .enumerate()
         .map(|(slot, policy)| {
-            let mine = &totals[slot * episodes..(slot + 1) * episodes];
-            let (mean, se) = mean_se(mine.iter().sum(), mine.iter().map(|x| x * x).sum(), n);
-            let (regret_mean, regret_stderr) = (0..marks.len())
+            let totals = sums(
+                &mut totals[slot * episodes..(slot + 1) * episodes]
+                    .iter()
+                    .copied(),
+            );
+            let (reg, reg_sq): (Vec<f64>, Vec<f64>) = (0..marks.len())
                 .map(|j| {
-                    let at = |e: usize| regrets[(slot * episodes + e) * marks.len() + j];
-                    let (s, q) = (0..episodes).fold((0.0, 0.0), |(s, q), e| {
-                        let r = at(e);
-                        (s + r, q + r * r)
-                    });
-                    mean_se(s, q, n)
+                    sums(
+                        &mut (0..episodes)
+                            .map(|e| regrets[(slot * episodes + e) * marks.len() + j]),
+                    )
                 })
                 .unzip();
-            PolicyReport {
-                policy: policy.name(),
-                mean_total_reward: mean,
-                stderr: se,
+            PolicyReport::from_sums(
+                policy.name(),
                 episodes,
-                curve_pulls: marks.clone(),
-                regret_mean,
-                regret_stderr,
-            }
+                totals,
+                marks.clone(),
+                &reg,
+                &reg_sq,
+            )
         })
         .collect())
 }
