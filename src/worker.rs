@@ -168,7 +168,9 @@ fn run_command(state: &Shared, command: Command) {
     }
     let events = state.borrow_mut().session.handle(command);
     post_shared(state, &events);
-    if configure {
+    // a refused configuration leaves the previous runs as they were
+    let refused = events.iter().any(|e| matches!(e, Event::Error { .. }));
+    if configure && !refused {
         choose_backend(state);
     }
 }
