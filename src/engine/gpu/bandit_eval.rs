@@ -89,11 +89,17 @@ pub async fn evaluate_gpu(
     }
     let slots = policies.len();
     let invocations = episodes * slots;
-    if invocations == 0 || invocations as u64 > 64 * 65_535 * 65_535 {
-        return Err(Error::Gpu(format!("{invocations} episodes × policies")));
+    let marks = curve_points(family.pulls, points);
+    let largest = (invocations * marks.len().max(1) * 4) as u64;
+    if invocations == 0 || largest > ctx.max_buffer_bytes() {
+        return Err(Error::Gpu(format!(
+            "{episodes} episodes × {slots} policies × {} curve points do not fit this device's \
+             buffers ({} bytes at most)",
+            marks.len(),
+            ctx.max_buffer_bytes()
+        )));
     }
     let tasks = eval_tasks(family, episodes, seed);
-    let marks = curve_points(family.pulls, points);
     let (logits, baseline, lr, every) = match agents.first() {
         Some(a) => {
             let (l, b, r, m) = a.parts();
