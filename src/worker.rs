@@ -19,17 +19,15 @@ use crate::engine::gpu::GpuContext;
 use crate::experiment::backend::{Backend, Trial};
 use crate::experiment::config::Config;
 use crate::experiment::protocol::{Command, Event};
-use crate::experiment::session::{cpu_trial_ms, gpu_trial_ms, Session, CPU_LABEL};
+use crate::experiment::session::{auto_trial, Session, CPU_LABEL};
 
 /// Milliseconds of training per chunk.
 const CHUNK_MS: f64 = 50.0;
 
 /// What is known of this browser's WebGPU adapter (asked for once, when a run first wants it).
 enum Gpu {
-    /// Not asked for yet.
+    /// Not asked for yet, or being asked for (commands wait meanwhile).
     Unknown,
-    /// Being requested; commands wait.
-    Requesting,
     /// An adapter and device.
     Ready(GpuContext),
     /// None, and why.
@@ -226,7 +224,7 @@ fn request_adapter(state: &Shared) {
     {
         let mut s = state.borrow_mut();
         s.busy = true;
-        s.gpu = Gpu::Requesting;
+        s.gpu = Gpu::Unknown;
     }
     post_shared(
         state,
@@ -272,13 +270,7 @@ fn run_trial(state: &Shared, ctx: GpuContext, config: Config) {
     );
     let state = state.clone();
     wasm_bindgen_futures::spawn_local(async move {
-        let clock = js_sys::Date::now;
-        let trial = Trial {
-            cpu_ms: cpu_trial_ms(&config, clock).unwrap_or(f64::INFINITY),
-            gpu_ms: gpu_trial_ms(&ctx, &config, clock)
-                .await
-                .map_err(|e| e.to_string()),
-        };
+        let trial = auto_trial(&ctx, &config, js_sys::Date::now).await;
         let events = {
             let mut s = state.borrow_mut();
             s.trials.insert(trial_key(&config), trial.clone());

@@ -9,8 +9,13 @@ fn metaplay(args: &[&str]) -> std::process::Output {
         .expect("runs")
 }
 
-/// Every stdout line as JSON.
+/// Every stdout line of a successful run as JSON.
 fn json_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
@@ -31,11 +36,6 @@ fn train_prints_progress_timing_and_eval_as_json_lines() {
         "1,5",
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let events = json_lines(&out);
     let kinds: Vec<&str> = events
         .iter()
@@ -86,11 +86,6 @@ fn bandit_evaluates_on_the_gpu_with_the_same_lines_and_refuses_unknown_backends(
         "webgpu",
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let events = json_lines(&out);
     let evals: Vec<&serde_json::Value> = events
         .iter()

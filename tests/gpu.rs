@@ -333,11 +333,10 @@ mod session {
         let config = s.auto_trial_config(&ctx).expect("a trial on hardware");
         let t0 = std::time::Instant::now();
         let clock = move || t0.elapsed().as_secs_f64() * 1e3;
-        let cpu = metaplay::experiment::session::cpu_trial_ms(&config, clock).unwrap();
-        let gpu = pollster::block_on(metaplay::experiment::session::gpu_trial_ms(
+        let trial = pollster::block_on(metaplay::experiment::session::auto_trial(
             &ctx, &config, clock,
-        ))
-        .unwrap();
+        ));
+        let (cpu, gpu) = (trial.cpu_ms, trial.gpu_ms.unwrap());
         println!("trial on lavapipe: CPU {cpu:.3} ms/it, WebGPU {gpu:.3} ms/it");
         assert!(cpu > 0.0 && gpu > 0.0 && cpu.is_finite() && gpu.is_finite());
         // lavapipe loses by far (BENCHMARKS.md): the real trial keeps the CPU and says why

@@ -15,7 +15,7 @@ use crate::experiment::runner::Runner;
 #[cfg(feature = "gpu")]
 mod gpu;
 #[cfg(feature = "gpu")]
-pub use gpu::{cpu_trial_ms, gpu_trial_ms, CPU_LABEL};
+pub use gpu::{auto_trial, cpu_ms_per_iter, gpu_ms_per_iter, CPU_LABEL};
 
 /// Validation tasks per run (post-adaptation MSE shown beside the meta-loss).
 const VALIDATION_TASKS: usize = 50;

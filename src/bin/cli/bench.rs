@@ -7,7 +7,10 @@ use clap::Args;
 use serde_json::json;
 
 use metaplay::engine::meta::Algo;
-use metaplay::experiment::{Config, Runner, TaskKind};
+use metaplay::experiment::session::cpu_ms_per_iter;
+#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+use metaplay::experiment::session::gpu_ms_per_iter;
+use metaplay::experiment::{Config, TaskKind};
 
 use crate::{emit, parse_algo, parse_hidden, Widths};
 
@@ -36,45 +39,10 @@ pub struct BenchArgs {
     json: bool,
 }
 
-/// ms per iteration of `config` on the CPU.
-fn cpu_ms(config: &Config, warmup: usize, iters: usize) -> Result<f64, metaplay::Error> {
-    let mut r = Runner::new(config.clone())?;
-    for _ in 0..warmup {
-        r.step()?;
-    }
-    let t0 = Instant::now();
-    for _ in 0..iters {
-        r.step()?;
-    }
-    Ok(t0.elapsed().as_secs_f64() * 1e3 / iters as f64)
-}
-
-/// ms per iteration of `config` on the GPU (`iters` submitted back to back, then one readback)
-/// and the compute dispatches of one iteration.
-#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
-fn gpu_ms(
-    ctx: &metaplay::engine::gpu::GpuContext,
-    config: &Config,
-    warmup: usize,
-    iters: usize,
-) -> Result<(f64, usize), metaplay::Error> {
-    let mut r = Runner::new(config.clone())?;
-    r.attach_gpu(ctx)?;
-    let mut run = |n: usize| -> Result<(), metaplay::Error> {
-        for _ in 0..n {
-            r.submit()?;
-        }
-        let back = pollster::block_on(r.readback().expect("on the GPU").wait())?;
-        r.apply_readback(back)?;
-        Ok(())
-    };
-    run(warmup.max(1))?;
-    let t0 = Instant::now();
-    run(iters)?;
-    Ok((
-        t0.elapsed().as_secs_f64() * 1e3 / iters as f64,
-        r.gpu_dispatches().unwrap_or(0),
-    ))
+/// Wall-clock milliseconds since the command started.
+fn clock() -> f64 {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_secs_f64() * 1e3
 }
 
 pub fn run(args: &BenchArgs) -> Result<(), metaplay::Error> {
@@ -101,11 +69,13 @@ pub fn run(args: &BenchArgs) -> Result<(), metaplay::Error> {
             let mut line = json!({"event": "bench", "algo": args.algo.name(), "hidden": h,
                 "meta_batch": t, "iters": iters});
             if want("cpu") {
-                line["cpu_ms"] = json!(cpu_ms(&c, args.warmup, iters)?);
+                line["cpu_ms"] = json!(cpu_ms_per_iter(&c, args.warmup, iters, clock)?);
             }
             #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
             if let Some(ctx) = &ctx {
-                let (ms, dispatches) = gpu_ms(ctx, &c, args.warmup, iters)?;
+                // `iters` submitted back to back, then one readback
+                let (ms, dispatches) =
+                    pollster::block_on(gpu_ms_per_iter(ctx, &c, args.warmup, iters, clock))?;
                 line["webgpu_ms"] = json!(ms);
                 line["webgpu_dispatches"] = json!(dispatches);
             }

@@ -22,41 +22,61 @@ pub const CPU_LABEL: &str = "CPU (candle)";
 const TRIAL_ITERS: usize = 5;
 
 /// ms per meta-iteration of a fresh copy of `config` on the CPU (the session's runs are
-/// untouched), by `clock` in ms.
-pub fn cpu_trial_ms(config: &Config, clock: impl Fn() -> f64) -> Result<f64> {
-    let mut r = Runner::new(config.clone())?;
-    for _ in 0..TRIAL_ITERS {
-        r.step()?;
-    }
-    let start = clock();
-    for _ in 0..TRIAL_ITERS {
-        r.step()?;
-    }
-    Ok((clock() - start) / TRIAL_ITERS as f64)
-}
-
-/// The same on the GPU: untimed iterations and a readback, then timed ones and a readback.
-pub async fn gpu_trial_ms(
-    ctx: &GpuContext,
+/// untouched): `warmup` untimed iterations, then `iters` timed by `clock` (in ms).
+pub fn cpu_ms_per_iter(
     config: &Config,
+    warmup: usize,
+    iters: usize,
     clock: impl Fn() -> f64,
 ) -> Result<f64> {
     let mut r = Runner::new(config.clone())?;
+    for _ in 0..warmup {
+        r.step()?;
+    }
+    let start = clock();
+    for _ in 0..iters {
+        r.step()?;
+    }
+    Ok((clock() - start) / iters.max(1) as f64)
+}
+
+/// The same on the GPU, each round submitted back to back and read back once (at least one
+/// untimed iteration); also the compute dispatches of one iteration.
+pub async fn gpu_ms_per_iter(
+    ctx: &GpuContext,
+    config: &Config,
+    warmup: usize,
+    iters: usize,
+    clock: impl Fn() -> f64,
+) -> Result<(f64, usize)> {
+    let mut r = Runner::new(config.clone())?;
     r.attach_gpu(ctx)?;
+    let dispatches = r.gpu_dispatches().unwrap_or(0);
     let mut start = 0.0;
-    for round in 0..2 {
+    for (round, n) in [warmup.max(1), iters.max(1)].into_iter().enumerate() {
         if round == 1 {
             start = clock();
         }
-        for _ in 0..TRIAL_ITERS {
+        for _ in 0..n {
             r.submit()?;
         }
         let pending = r
             .readback()
-            .ok_or_else(|| Error::Gpu("the trial run is not on the GPU".into()))?;
+            .ok_or_else(|| Error::Gpu("the timed run is not on the GPU".into()))?;
         pending.wait().await?;
     }
-    Ok((clock() - start) / TRIAL_ITERS as f64)
+    Ok(((clock() - start) / iters.max(1) as f64, dispatches))
+}
+
+/// `auto`'s timing of `config` on both backends ([`TRIAL_ITERS`] untimed, then as many timed).
+pub async fn auto_trial(ctx: &GpuContext, config: &Config, clock: impl Fn() -> f64) -> Trial {
+    Trial {
+        cpu_ms: cpu_ms_per_iter(config, TRIAL_ITERS, TRIAL_ITERS, &clock).unwrap_or(f64::INFINITY),
+        gpu_ms: gpu_ms_per_iter(ctx, config, TRIAL_ITERS, TRIAL_ITERS, &clock)
+            .await
+            .map(|(ms, _)| ms)
+            .map_err(|e| e.to_string()),
+    }
 }
 
 impl Session {
@@ -115,27 +135,26 @@ impl Session {
                     (AutoPlan::Trial(_), Some(t)) if !t.gpu_wins() => {
                         (format!("{CPU_LABEL} · auto: {}", t.summary()), None)
                     }
-                    (AutoPlan::Trial(_), Some(t)) => match self.attach(ctx) {
-                        Ok(()) => (
-                            format!("{} · auto: {}", ctx.info.label(), t.summary()),
-                            None,
-                        ),
-                        Err(e) => (
-                            CPU_LABEL.to_string(),
-                            Some(format!("{e}; training on the CPU instead.")),
-                        ),
-                    },
+                    (AutoPlan::Trial(_), Some(t)) => {
+                        self.attach_labelled(ctx, format!(" · auto: {}", t.summary()))
+                    }
                 }
             }
-            (_, Ok(ctx)) => match self.attach(ctx) {
-                Ok(()) => (ctx.info.label(), None),
-                Err(e) => (
-                    CPU_LABEL.to_string(),
-                    Some(format!("{e}; training on the CPU instead.")),
-                ),
-            },
+            (_, Ok(ctx)) => self.attach_labelled(ctx, String::new()),
         };
         vec![Event::Backend { label, notice }]
+    }
+
+    /// Moves the runs to `ctx`: the status label (the adapter's, then `suffix`) and no notice,
+    /// or the CPU's label and why it failed.
+    fn attach_labelled(&mut self, ctx: &GpuContext, suffix: String) -> (String, Option<String>) {
+        match self.attach(ctx) {
+            Ok(()) => (format!("{}{suffix}", ctx.info.label()), None),
+            Err(e) => (
+                CPU_LABEL.to_string(),
+                Some(format!("{e}; training on the CPU instead.")),
+            ),
+        }
     }
 
     fn attach(&mut self, ctx: &GpuContext) -> Result<()> {
@@ -282,11 +301,7 @@ impl Session {
             let config = self.auto_trial_config(ctx)?;
             let t0 = std::time::Instant::now();
             let clock = move || t0.elapsed().as_secs_f64() * 1e3;
-            Some(Trial {
-                cpu_ms: cpu_trial_ms(&config, clock).unwrap_or(f64::INFINITY),
-                gpu_ms: pollster::block_on(gpu_trial_ms(ctx, &config, clock))
-                    .map_err(|e| e.to_string()),
-            })
+            Some(pollster::block_on(auto_trial(ctx, &config, clock)))
         });
         self.settle_backend(ctx, trial.as_ref())
     }
