@@ -69,7 +69,14 @@ fn post_shared(state: &Shared, events: &[Event]) {
 fn schedule(state: &Shared) {
     {
         let s = state.borrow();
-        if !s.session.playing() || s.scheduled || s.busy {
+        if s.busy {
+            return;
+        }
+        if s.session.bandit().is_some_and(|b| b.eval_due()) {
+            drop(s);
+            return bandit_gpu_evaluation(state);
+        }
+        if !s.session.playing() || s.scheduled {
             return;
         }
     }
@@ -175,6 +182,9 @@ fn run_command(state: &Shared, command: Command) {
 
 /// After a Configure: settles where the runs train, asking for the adapter first if needed.
 fn choose_backend(state: &Shared) {
+    if state.borrow().session.bandit().is_some() {
+        return choose_bandit_backend(state);
+    }
     let requested = state.borrow().session.requested_backend();
     let events = match requested {
         None => vec![Event::Backend {
@@ -216,6 +226,89 @@ fn choose_backend(state: &Shared) {
         }
     };
     post_shared(state, &events);
+}
+
+/// After a bandit Configure: settles where its evaluations run, asking for the adapter first
+/// if needed.
+fn choose_bandit_backend(state: &Shared) {
+    let wants_gpu = state
+        .borrow()
+        .session
+        .bandit()
+        .is_some_and(|b| b.gpu_setup().is_some());
+    if !wants_gpu {
+        return bandit_settle_cpu(state, "not asked for");
+    }
+    let known = match &state.borrow().gpu {
+        Gpu::Ready(ctx) if ctx.lost().is_none() => Some(Ok(ctx.clone())),
+        Gpu::Unavailable(why) => Some(Err(why.clone())),
+        _ => None,
+    };
+    match known {
+        Some(Ok(ctx)) => bandit_gpu_setup(state, ctx),
+        Some(Err(why)) => bandit_settle_cpu(state, &why),
+        None => request_adapter(state),
+    }
+}
+
+fn bandit_settle_cpu(state: &Shared, why: &str) {
+    let events = match state.borrow_mut().session.bandit_mut() {
+        Some(b) => b.settle_cpu(why),
+        None => vec![],
+    };
+    post_shared(state, &events);
+}
+
+/// Runs the first bandit evaluation on the GPU (timing the CPU first for `auto`) and settles on
+/// the faster, or on the one asked for; commands wait meanwhile.
+fn bandit_gpu_setup(state: &Shared, ctx: GpuContext) {
+    let prepared = state.borrow().session.bandit().and_then(|b| {
+        let setup = b.gpu_setup()?;
+        let auto = b.config().backend == Backend::Auto;
+        let cpu = auto.then(|| b.cpu_ms_per_1000_episodes(js_sys::Date::now));
+        Some((setup, cpu))
+    });
+    let Some((setup, cpu)) = prepared else {
+        return;
+    };
+    state.borrow_mut().busy = true;
+    post_shared(
+        state,
+        &[Event::Backend {
+            label: format!("evaluating on {}…", ctx.info.label()),
+            notice: None,
+        }],
+    );
+    let state = state.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let start = js_sys::Date::now();
+        let result = setup.run(&ctx).await;
+        let gpu_ms = js_sys::Date::now() - start;
+        let events = match state.borrow_mut().session.bandit_mut() {
+            Some(b) => b.settle_gpu(&ctx, &setup, result, gpu_ms, cpu),
+            None => vec![],
+        };
+        post_shared(&state, &events);
+        settle(&state);
+    });
+}
+
+/// Runs the agent's due re-evaluation on the GPU; training and commands wait for it.
+fn bandit_gpu_evaluation(state: &Shared) {
+    let Some((job, ctx)) = state.borrow().session.bandit().and_then(|b| b.gpu_due()) else {
+        return;
+    };
+    state.borrow_mut().busy = true;
+    let state = state.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let result = job.run(&ctx).await;
+        let events = match state.borrow_mut().session.bandit_mut() {
+            Some(b) => b.apply_gpu_evaluation(result),
+            None => vec![],
+        };
+        post_shared(&state, &events);
+        settle(&state);
+    });
 }
 
 /// Requests the WebGPU adapter and device (once per worker, again after a device loss), then

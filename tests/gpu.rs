@@ -501,4 +501,151 @@ mod bandits {
             }
         }
     }
+
+    /// The playground's bandit session with `backend=webgpu`: every evaluation runs on the GPU
+    /// over all of the config's episodes (the CPU's cap is 2000), training waits while the
+    /// agent's re-evaluation is due, and the GPU's report of the agent agrees with the CPU's; a
+    /// failed GPU evaluation moves the evaluations to the CPU with a notice, as does WebGPU
+    /// asked for where there is none; `auto` times both and says which it kept.
+    #[test]
+    fn a_bandit_session_evaluates_on_the_gpu_and_falls_back() {
+        use metaplay::engine::meta::Algo;
+        use metaplay::error::Error;
+        use metaplay::experiment::backend::Backend;
+        use metaplay::experiment::bandit_session::LIVE_EPISODES;
+        use metaplay::experiment::protocol::{BanditEvaluation, Command, Event};
+        use metaplay::experiment::session::Session;
+        use metaplay::experiment::BanditConfig;
+
+        fn evaluations(events: &[Event]) -> Vec<&BanditEvaluation> {
+            events
+                .iter()
+                .filter_map(|e| match e {
+                    Event::BanditEval(b) => Some(b),
+                    _ => None,
+                })
+                .collect()
+        }
+        fn backend(events: &[Event]) -> (&str, Option<&str>) {
+            events
+                .iter()
+                .find_map(|e| match e {
+                    Event::Backend { label, notice } => Some((label.as_str(), notice.as_deref())),
+                    _ => None,
+                })
+                .expect("a backend event")
+        }
+
+        let ctx = context();
+        let mut config = BanditConfig::new(BanditSetting::Independent, Algo::Maml);
+        config.backend = Backend::WebGpu;
+        config.episodes = 6000;
+        config.iters = 100;
+        let mut s = Session::new();
+        let ev = s.handle(Command::ConfigureBandit {
+            config: config.clone(),
+        });
+        assert!(
+            evaluations(&ev).is_empty(),
+            "webgpu: no CPU evaluation first"
+        );
+        let ev = s.bandit_mut().unwrap().settle_blocking(Ok(&ctx));
+        let (label, notice) = backend(&ev);
+        assert!(label.starts_with("evaluation on WebGPU ("), "{label}");
+        assert_eq!(notice, None);
+        let first = evaluations(&ev);
+        assert_eq!(first.len(), 1);
+        assert_eq!(
+            first[0].reports.len(),
+            7,
+            "six classical policies and the agent"
+        );
+        assert!(first[0].reports.iter().all(|r| r.episodes == 6000));
+        assert!(s.bandit().unwrap().on_gpu());
+
+        // the re-evaluation at iteration 50 is due: training stops there until it has run
+        s.chunk(f64::INFINITY, 500, &|| 0.0);
+        assert_eq!(s.bandit().unwrap().runner().iter(), 50);
+        assert!(s.bandit().unwrap().eval_due());
+        s.chunk(f64::INFINITY, 500, &|| 0.0);
+        assert_eq!(s.bandit().unwrap().runner().iter(), 50, "waits for it");
+        let ev = s.bandit_mut().unwrap().run_due_blocking();
+        let due = evaluations(&ev);
+        assert_eq!(due[0].iter, 50);
+        assert_eq!(due[0].reports.len(), 7);
+        let gpu_agent = due[0].reports.last().unwrap().clone();
+        assert_eq!(gpu_agent.episodes, 6000);
+        assert!(!s.bandit().unwrap().eval_due());
+        let cpu_agent = s
+            .bandit()
+            .unwrap()
+            .runner()
+            .evaluate(&[s.bandit().unwrap().runner().agent()], 6000, 10)
+            .remove(0);
+        let z = (cpu_agent.mean_total_reward - gpu_agent.mean_total_reward)
+            / cpu_agent.stderr.hypot(gpu_agent.stderr);
+        assert!(z.abs() <= 4.0, "agent at iteration 50: z = {z:.2}");
+        s.chunk(f64::INFINITY, 10, &|| 0.0);
+        assert_eq!(
+            s.bandit().unwrap().runner().iter(),
+            60,
+            "trains on after it"
+        );
+
+        // the device fails during a re-evaluation: the CPU takes over, capped episodes, notice
+        let ev = s
+            .bandit_mut()
+            .unwrap()
+            .apply_gpu_evaluation(Err(Error::Gpu("the WebGPU device was lost".into())));
+        let (label, notice) = backend(&ev);
+        assert!(label.starts_with("CPU"), "{label}");
+        assert!(notice.unwrap().contains("device was lost"), "{notice:?}");
+        assert!(evaluations(&ev)[0]
+            .reports
+            .iter()
+            .all(|r| r.episodes == LIVE_EPISODES));
+        assert!(!s.bandit().unwrap().on_gpu());
+        s.chunk(f64::INFINITY, 500, &|| 0.0);
+        assert_eq!(
+            s.bandit().unwrap().runner().iter(),
+            100,
+            "the CPU path does not wait"
+        );
+
+        // WebGPU asked for where there is none
+        s.handle(Command::ConfigureBandit {
+            config: config.clone(),
+        });
+        let ev = s
+            .bandit_mut()
+            .unwrap()
+            .settle_blocking(Err("the browser offers no WebGPU adapter"));
+        let (label, notice) = backend(&ev);
+        assert!(label.starts_with("CPU"), "{label}");
+        assert!(
+            notice.unwrap().starts_with("WebGPU is not available here"),
+            "{notice:?}"
+        );
+        assert_eq!(evaluations(&ev)[0].reports[0].episodes, LIVE_EPISODES);
+
+        // auto: a CPU evaluation at once, then both timed; the label names both timings
+        config.backend = Backend::Auto;
+        let ev = s.handle(Command::ConfigureBandit { config });
+        assert_eq!(
+            evaluations(&ev).len(),
+            1,
+            "auto evaluates on the CPU at once"
+        );
+        let ev = s.bandit_mut().unwrap().settle_blocking(Ok(&ctx));
+        let (label, notice) = backend(&ev);
+        println!("auto: {label}");
+        assert_eq!(notice, None);
+        assert!(
+            label.contains("auto: CPU") && label.contains("ms/1000 episodes"),
+            "{label}"
+        );
+        let on_gpu = s.bandit().unwrap().on_gpu();
+        assert_eq!(on_gpu, label.starts_with("evaluation on WebGPU"), "{label}");
+        assert_eq!(evaluations(&ev).len(), usize::from(on_gpu));
+    }
 }

@@ -5,6 +5,7 @@ use metaplay::engine::meta::Algo;
 use metaplay::engine::mlp::{Activation, Precision};
 use metaplay::engine::optim::OptimizerKind;
 use metaplay::engine::tasks::BanditSetting;
+use metaplay::experiment::backend::Backend;
 use metaplay::experiment::state::{Experiment, Family, ViewState};
 use metaplay::experiment::url::{decode, encode, MAX_POINTS};
 use metaplay::experiment::{BanditConfig, Config, TaskKind};
@@ -143,7 +144,10 @@ fn bandit_experiment() -> impl Strategy<Value = Experiment> {
             1usize..=100_000,
             0u64..1_000_000,
         ),
-        any::<prop::sample::Index>(),
+        (
+            any::<prop::sample::Index>(),
+            prop::sample::select(Backend::ALL.to_vec()),
+        ),
         (any::<bool>(), any::<bool>(), hide_names()),
     )
         .prop_map(
@@ -152,7 +156,7 @@ fn bandit_experiment() -> impl Strategy<Value = Experiment> {
                 algo,
                 (arms, pulls, iters, seed, mb),
                 (ilr, mlr, eps, episodes, eval_seed),
-                every,
+                (every, backend),
                 (embed, autoplay, hide),
             )| {
                 let mut b = BanditConfig::new(setting, algo);
@@ -168,6 +172,7 @@ fn bandit_experiment() -> impl Strategy<Value = Experiment> {
                 b.epsilon = eps;
                 b.episodes = episodes;
                 b.eval_seed = eval_seed;
+                b.backend = backend;
                 Experiment {
                     family: Family::Bandit,
                     runs: Experiment::default().runs,
@@ -277,8 +282,10 @@ fn problems_name_the_field_and_the_range() {
         "{k_line}"
     );
     assert!(k_line.contains("accepted: 1..=100"), "{k_line}");
-    let (b, problems) = decode("task=bandit&arms=abc&epsilon=2&pulls=0&setting=sideways");
+    let (b, problems) =
+        decode("task=bandit&arms=abc&epsilon=2&pulls=0&setting=sideways&backend=tpu");
     assert_valid(&b);
+    assert_eq!(b.bandit.backend, Backend::Auto);
     let all = problems.join("\n");
     for needle in [
         "`arms`",
@@ -288,6 +295,8 @@ fn problems_name_the_field_and_the_range() {
         "`pulls`",
         "accepted: 1..=10000",
         "`setting`",
+        "`backend`: 'tpu' is not auto, cpu or webgpu",
+        "accepted: auto, cpu or webgpu",
     ] {
         assert!(all.contains(needle), "missing {needle:?} in\n{all}");
     }
@@ -322,4 +331,8 @@ fn a_link_reads_back_what_the_page_writes() {
     assert!(q.contains("&inner_lr=0.01,0.02&"), "{q}");
     assert!(q.contains("&pts=1.25:-0.5;2:3"), "{q}");
     assert_eq!(decode(&format!("?{q}")).0, e);
+    let (b, problems) = decode("task=bandit&backend=webgpu&episodes=50000");
+    assert_eq!(problems, Vec::<String>::new());
+    assert_eq!(b.bandit.backend, Backend::WebGpu);
+    assert!(encode(&b).contains("&backend=webgpu"), "{}", encode(&b));
 }

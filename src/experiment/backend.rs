@@ -1,5 +1,5 @@
-//! Where a sine experiment trains: candle on the CPU, or the WebGPU backend
-//! ([`crate::engine::gpu`]), or `auto`, which takes the GPU only where it gains.
+//! Where a sine experiment trains (and a bandit experiment evaluates): candle on the CPU, or the
+//! WebGPU backend ([`crate::engine::gpu`]), or `auto`, which takes the GPU only where it gains.
 
 use serde::{Deserialize, Serialize};
 
@@ -99,9 +99,14 @@ impl Trial {
 
     /// For the status bar, e.g. `CPU 0.41 ms/it, WebGPU 18.20 ms/it`.
     pub fn summary(&self) -> String {
+        self.summary_in("ms/it")
+    }
+
+    /// The same with the timings' `unit` (bandit evaluations: `ms/1000 episodes`).
+    pub fn summary_in(&self, unit: &str) -> String {
         match &self.gpu_ms {
-            Ok(g) => format!("CPU {:.2} ms/it, WebGPU {g:.2} ms/it", self.cpu_ms),
-            Err(e) => format!("CPU {:.2} ms/it, WebGPU failed ({e})", self.cpu_ms),
+            Ok(g) => format!("CPU {:.2} {unit}, WebGPU {g:.2} {unit}", self.cpu_ms),
+            Err(e) => format!("CPU {:.2} {unit}, WebGPU failed ({e})", self.cpu_ms),
         }
     }
 }

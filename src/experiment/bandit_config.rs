@@ -7,6 +7,7 @@ use crate::engine::bandit::BanditLearnerSpec;
 use crate::engine::meta::Algo;
 use crate::engine::tasks::{BanditFamily, BanditSetting};
 use crate::error::{Error, Result};
+use crate::experiment::backend::Backend;
 use crate::experiment::config::in_range;
 
 /// Accepted ranges for bandit settings.
@@ -57,6 +58,11 @@ pub struct BanditConfig {
     pub episodes: usize,
     /// Seed of the evaluation bandits.
     pub eval_seed: u64,
+    /// Where the playground runs the evaluation episodes (`backend=auto|cpu|webgpu`): on the
+    /// GPU every episode of every policy is one invocation, all in one dispatch. The agent's
+    /// meta-training (k logits) stays on the CPU.
+    #[serde(default)]
+    pub backend: Backend,
 }
 
 impl BanditConfig {
@@ -81,6 +87,7 @@ impl BanditConfig {
             epsilon: 0.1,
             episodes: 10_000,
             eval_seed: 1234,
+            backend: Backend::Auto,
         }
     }
 

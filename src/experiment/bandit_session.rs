@@ -1,13 +1,21 @@
 //! The bandit side of the worker's session: meta-trains the agent in time-boxed chunks and
-//! re-evaluates it beside the classical policies (evaluated once) every so often.
+//! re-evaluates it beside the classical policies (evaluated once) every so often, on the CPU or,
+//! with `backend=webgpu` (or `auto` when it times faster), on the GPU ([`gpu`]).
 
 use crate::engine::bandit::PolicyReport;
 use crate::error::Error;
+use crate::experiment::backend::Backend;
 use crate::experiment::loss_log::LossLog;
 use crate::experiment::protocol::{BanditEvaluation, Event};
 use crate::experiment::{BanditConfig, BanditRunner};
 
-/// Evaluation episodes per policy in the playground (the CLI uses the config's own count).
+#[cfg(feature = "gpu")]
+mod gpu;
+#[cfg(feature = "gpu")]
+pub use gpu::GpuEvaluation;
+
+/// Evaluation episodes per policy on the CPU in the playground (the GPU evaluates all of the
+/// config's episodes; the CLI too).
 pub const LIVE_EPISODES: usize = 2000;
 /// Points on each regret curve.
 const CURVE_POINTS: usize = 100;
@@ -21,31 +29,92 @@ pub struct BanditSession {
     baseline_usage: Vec<Vec<f64>>,
     stopped: bool,
     log: LossLog,
+    /// The agent is due a re-evaluation on the GPU (training waits for it).
+    eval_due: bool,
+    /// The device the evaluations run on, when they run on the GPU.
+    #[cfg(feature = "gpu")]
+    gpu: Option<crate::engine::gpu::GpuContext>,
 }
 
 impl BanditSession {
-    /// Builds the experiment and evaluates the classical policies and the untrained agent.
+    /// Builds the experiment; evaluates the classical policies and the untrained agent on the
+    /// CPU unless the config asks for WebGPU (then [`BanditSession::settle_gpu`] or
+    /// [`BanditSession::settle_cpu`] does, once the adapter is known).
     pub fn new(config: BanditConfig) -> Result<(Self, Vec<Event>), Error> {
         let runner = BanditRunner::new(config)?;
-        let baselines = runner.evaluate(&runner.baselines(), Self::episodes(&runner), CURVE_POINTS);
         let (_, baseline_usage) = runner.arm_usage(
             &runner.baselines(),
             runner.config().eval_seed,
             USAGE_EPISODES,
         );
-        let session = Self {
+        let mut session = Self {
             runner,
-            baselines,
+            baselines: Vec::new(),
             baseline_usage,
             stopped: false,
             log: LossLog::default(),
+            eval_due: false,
+            #[cfg(feature = "gpu")]
+            gpu: None,
         };
-        let event = session.evaluation();
-        Ok((session, vec![event]))
+        let wants_gpu = cfg!(feature = "gpu") && session.config().backend == Backend::WebGpu;
+        let events = if wants_gpu {
+            vec![]
+        } else {
+            vec![session.evaluate_on_cpu()]
+        };
+        Ok((session, events))
     }
 
-    fn episodes(runner: &BanditRunner) -> usize {
-        runner.config().episodes.min(LIVE_EPISODES)
+    /// The configuration.
+    pub fn config(&self) -> &BanditConfig {
+        self.runner.config()
+    }
+
+    /// True when the evaluations run on the GPU.
+    pub fn on_gpu(&self) -> bool {
+        #[cfg(feature = "gpu")]
+        return self.gpu.is_some();
+        #[cfg(not(feature = "gpu"))]
+        false
+    }
+
+    /// Evaluation episodes per policy on the current backend.
+    pub fn episodes(&self) -> usize {
+        let all = self.config().episodes;
+        if self.on_gpu() {
+            all
+        } else {
+            all.min(LIVE_EPISODES)
+        }
+    }
+
+    /// Evaluates the classical policies and the agent on the CPU (after a GPU failure, or when
+    /// the CPU is chosen) and returns the evaluation.
+    pub fn evaluate_on_cpu(&mut self) -> Event {
+        #[cfg(feature = "gpu")]
+        {
+            self.gpu = None;
+        }
+        self.eval_due = false;
+        let r = &self.runner;
+        self.baselines = r.evaluate(&r.baselines(), self.episodes(), CURVE_POINTS);
+        self.evaluation()
+    }
+
+    /// Re-evaluates the agent: at once on the CPU, or marked due for the GPU.
+    pub fn request_evaluation(&mut self) -> Vec<Event> {
+        if self.on_gpu() {
+            self.eval_due = true;
+            vec![]
+        } else {
+            vec![self.evaluation()]
+        }
+    }
+
+    /// True when training waits for the agent's GPU re-evaluation.
+    pub fn eval_due(&self) -> bool {
+        self.eval_due
     }
 
     /// The runner.
@@ -58,18 +127,25 @@ impl BanditSession {
         &mut self.runner
     }
 
-    /// True when there is nothing left to train.
+    /// True when there is nothing left to train (a due GPU evaluation still runs).
     pub fn finished(&self) -> bool {
         self.stopped || self.runner.iter() >= self.runner.config().iters
     }
 
-    /// Re-evaluates the agent as it is now, beside the cached classical policies.
+    /// Re-evaluates the agent as it is now on the CPU, beside the cached classical policies.
     pub fn evaluation(&self) -> Event {
         let r = &self.runner;
-        let agent = [r.agent()];
+        let agent = r.evaluate(&[r.agent()], self.episodes(), CURVE_POINTS);
+        self.evaluation_with(agent)
+    }
+
+    /// The evaluation event for `agent`'s reports beside the cached classical policies (the arm
+    /// usage is always counted on the CPU: a few hundred episodes on one bandit).
+    fn evaluation_with(&self, agent: Vec<PolicyReport>) -> Event {
+        let r = &self.runner;
         let mut reports = self.baselines.clone();
-        reports.extend(r.evaluate(&agent, Self::episodes(r), CURVE_POINTS));
-        let (task, agent_usage) = r.arm_usage(&agent, r.config().eval_seed, USAGE_EPISODES);
+        reports.extend(agent);
+        let (task, agent_usage) = r.arm_usage(&[r.agent()], r.config().eval_seed, USAGE_EPISODES);
         let mut usage = self.baseline_usage.clone();
         usage.extend(agent_usage);
         Event::BanditEval(BanditEvaluation {
@@ -98,7 +174,7 @@ impl BanditSession {
         let mut steps = 0usize;
         let mut points = Vec::new();
         let mut events = Vec::new();
-        while steps < max_steps && !self.finished() {
+        while steps < max_steps && !self.finished() && !self.eval_due {
             match self.runner.step() {
                 Ok(v) => {
                     steps += 1;
@@ -106,7 +182,11 @@ impl BanditSession {
                     let last = it == self.runner.config().iters;
                     points.extend(self.log.record(it, v, last));
                     if it.is_multiple_of(self.eval_every()) || it == self.runner.config().iters {
-                        events.push(self.evaluation());
+                        if self.on_gpu() {
+                            self.eval_due = true; // the worker runs it, then training goes on
+                        } else {
+                            events.push(self.evaluation());
+                        }
                     }
                 }
                 Err(e) => {

@@ -60,6 +60,11 @@ impl Session {
         self.bandit.as_ref()
     }
 
+    /// Mutable access to the bandit experiment (its GPU evaluations).
+    pub fn bandit_mut(&mut self) -> Option<&mut BanditSession> {
+        self.bandit.as_mut()
+    }
+
     /// Applies a command; returns the events to send back.
     pub fn handle(&mut self, command: Command) -> Vec<Event> {
         match command {
@@ -305,12 +310,11 @@ impl Session {
             return match from_safetensors(bytes, &[&expected]) {
                 Ok(mut sets) => {
                     b.runner_mut().learner_mut().set_params(sets.remove(0));
-                    vec![
-                        Event::Imported {
-                            message: "meta-parameters of the bandit agent loaded".into(),
-                        },
-                        b.evaluation(),
-                    ]
+                    let mut events = vec![Event::Imported {
+                        message: "meta-parameters of the bandit agent loaded".into(),
+                    }];
+                    events.extend(b.request_evaluation());
+                    events
                 }
                 Err(e) => vec![Event::Error {
                     message: e.to_string(),

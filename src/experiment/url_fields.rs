@@ -148,11 +148,7 @@ pub(crate) fn sine_fields() -> Vec<(&'static str, Get<Config>, Set<Config>)> {
         (
             "backend",
             |c| c.backend.name().into(),
-            |c, v| {
-                Backend::parse(v)
-                    .ok_or_else(|| format!("'{v}' is not auto, cpu or webgpu"))
-                    .map(|x| c.backend = x)
-            },
+            |c, v| backend(v).map(|x| c.backend = x),
         ),
     ]
 }
@@ -238,7 +234,16 @@ pub(crate) fn bandit_fields() -> Vec<(&'static str, Get<BanditConfig>, Set<Bandi
             |c| c.eval_seed.to_string(),
             |c, v| num(v, "a whole number ≥ 0").map(|x| c.eval_seed = x),
         ),
+        (
+            "backend",
+            |c| c.backend.name().into(),
+            |c, v| backend(v).map(|x| c.backend = x),
+        ),
     ]
+}
+
+fn backend(v: &str) -> Result<Backend, String> {
+    Backend::parse(v).ok_or_else(|| format!("'{v}' is not auto, cpu or webgpu"))
 }
 
 /// The accepted values of a key, as the problem messages state them.
@@ -266,7 +271,7 @@ pub fn accepted(key: &str, family: Family) -> String {
         (_, "anneal") => "0 or 1".into(),
         (_, "activation") => "relu or tanh".into(),
         (_, "precision") => "f32 or f64".into(),
-        (Family::Sine, "backend") => "auto, cpu or webgpu".into(),
+        (_, "backend") => "auto, cpu or webgpu".into(),
         (Family::Bandit, "arms") => format!("{} (dependent: 2)", r(bl::ARMS)),
         (Family::Bandit, "pulls") => r(bl::PULLS),
         (Family::Bandit, "adapt_every") => format!("1..=pulls, at most {} blocks", bl::BLOCKS.1),

@@ -6,9 +6,10 @@ use leptos::prelude::*;
 
 use super::bandit_charts::{self, policy_css};
 use super::charts::{self, LossSeries};
-use super::controls::{algo_label, number_control, Mode, NumberSetting};
+use super::controls::{algo_label, backend_label, number_control, Mode, NumberSetting};
 use crate::engine::meta::Algo;
 use crate::engine::tasks::BanditSetting;
+use crate::experiment::backend::Backend;
 use crate::experiment::bandit_config::limits;
 use crate::experiment::protocol::BanditEvaluation;
 use crate::experiment::BanditConfig;
@@ -331,6 +332,16 @@ pub fn BanditView(
                         </select>
                     </label>
                     {numbers}
+                    <label class="control">
+                        <span>"Evaluation backend"<small>"the agent trains on the CPU"</small></span>
+                        <select data-testid="control-backend" title="Where the evaluation episodes run. WebGPU evaluates every episode of the config in one dispatch (the CPU at most 2000 per policy); Auto times both here and keeps the faster" on:change=move |ev| {
+                            if let Some(b) = Backend::parse(&event_target_value(&ev)) { edit(&|c| c.backend = b) }
+                        }>
+                            {Backend::ALL.iter().map(|&b| view! {
+                                <option value=b.name() prop:selected=move || config.with(|c| c.backend == b)>{backend_label(b)}</option>
+                            }).collect_view()}
+                        </select>
+                    </label>
                 </fieldset>
             </aside>
             <section class="charts">
