@@ -156,22 +156,20 @@ pub async fn evaluate_gpu(
                 usage: wgpu::BufferUsages::UNIFORM,
             })
     };
-    let module = ctx
-        .device
-        .create_shader_module(wgpu::ShaderModuleDescriptor {
+    let pipeline = ctx.pipeline("bandit episode", |device| {
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("bandit.wgsl"),
             source: wgpu::ShaderSource::Wgsl(include_str!("bandit.wgsl").into()),
         });
-    let pipeline = ctx
-        .device
-        .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some("bandit episode"),
             layout: None,
             module: &module,
             entry_point: Some("episode"),
             compilation_options: Default::default(),
             cache: None,
-        });
+        })
+    });
     let bind = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: Some("bandit"),
         layout: &pipeline.get_bind_group_layout(0),

@@ -1,5 +1,6 @@
 //! The GPU device: found once (WebGPU in the browser, Vulkan natively), shared by every run.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
@@ -47,6 +48,8 @@ pub struct GpuContext {
     pub info: GpuInfo,
     /// Set (with the reason) when the device is lost or a GPU error was raised.
     lost: Arc<Mutex<Option<String>>>,
+    /// Compute pipelines built once per device, by name ([`GpuContext::pipeline`]).
+    pipelines: Arc<Mutex<HashMap<&'static str, wgpu::ComputePipeline>>>,
 }
 
 impl GpuContext {
@@ -115,6 +118,7 @@ impl GpuContext {
             queue,
             info,
             lost,
+            pipelines: Arc::default(),
         })
     }
 
@@ -129,6 +133,20 @@ impl GpuContext {
             Some(reason) => Err(Error::Gpu(format!("the device failed: {reason}"))),
             None => Ok(()),
         }
+    }
+
+    /// The pipeline called `name`, built by `build` the first time only (shader compilation
+    /// costs more than a whole bandit evaluation on some adapters).
+    pub fn pipeline(
+        &self,
+        name: &'static str,
+        build: impl FnOnce(&wgpu::Device) -> wgpu::ComputePipeline,
+    ) -> wgpu::ComputePipeline {
+        let mut cache = self.pipelines.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .entry(name)
+            .or_insert_with(|| build(&self.device))
+            .clone()
     }
 
     /// Largest buffer this device accepts, in bytes.

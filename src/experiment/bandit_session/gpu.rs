@@ -43,6 +43,14 @@ impl GpuEvaluation {
         .await
     }
 
+    /// The same policies on one episode: builds the pipeline before `auto` times the real one.
+    pub fn warm_up(&self) -> GpuEvaluation {
+        GpuEvaluation {
+            episodes: 1,
+            ..self.clone()
+        }
+    }
+
     /// Episodes over all policies.
     pub fn size(&self) -> usize {
         self.episodes * self.policies.len()
@@ -201,6 +209,9 @@ impl BanditSession {
         let clock = move || t0.elapsed().as_secs_f64() * 1e3;
         let cpu =
             (self.config().backend == Backend::Auto).then(|| self.cpu_ms_per_1000_episodes(clock));
+        if cpu.is_some() {
+            let _ = setup.warm_up().run_blocking(ctx);
+        }
         let start = clock();
         let result = setup.run_blocking(ctx);
         let gpu_ms = clock() - start;
