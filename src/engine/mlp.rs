@@ -106,9 +106,10 @@ impl Mlp {
         set
     }
 
-    /// `x·W + b` with per-task `W` `[T, in, out]` and `b` `[T, 1, out]`.
+    /// `x·W + b` for `x` `[T, N, in]`, with `W`, `b` shared (`[in, out]`, `[1, out]`) or per
+    /// task (`[T, in, out]`, `[T, 1, out]`).
     fn linear(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
-        Ok(x.matmul(w)?.broadcast_add(b)?)
+        Ok(times(x, w)?.broadcast_add(b)?)
     }
 
     /// Per-task copies `[T, ...]` of shared parameters (per-task ones are returned as they
@@ -131,7 +132,6 @@ impl Mlp {
     }
 
     fn trace(&self, params: &[Tensor], x: &Tensor) -> Result<Trace> {
-        let params = &Self::replicate(params, x.dim(0)?)?;
         let last = self.layers() - 1;
         let mut inputs = Vec::with_capacity(self.layers());
         let mut slopes = Vec::with_capacity(last);
@@ -191,7 +191,7 @@ impl Mlp {
 
     /// Forward and backward pass, keeping what a Hessian-vector product needs.
     pub fn backprop(&self, params: &[Tensor], x: &Tensor, y: &Tensor) -> Result<Backprop> {
-        let params = Self::replicate(params, x.dim(0)?)?;
+        let params = params.to_vec();
         let trace = self.trace(&params, x)?;
         let diff = trace.output.sub(y)?;
         let (tasks, n, out) = diff.dims3()?;
@@ -207,7 +207,7 @@ impl Mlp {
             grads[2 * l] = Some(trace.inputs[l].transpose(1, 2)?.matmul(&delta)?);
             grads[2 * l + 1] = Some(ones.matmul(&delta)?); // Σ_n δ as a gemm
             if l > 0 {
-                let e = delta.matmul(&params[2 * l].transpose(1, 2)?)?;
+                let e = times_t(&delta, &params[2 * l])?;
                 let next = e.mul(&trace.slopes[l - 1])?;
                 back[l] = Some(e);
                 deltas[l] = Some(std::mem::replace(&mut delta, next));
@@ -269,7 +269,7 @@ impl Backprop {
         for l in 0..layers {
             let mut rz = inputs[l].matmul(&u[2 * l])?.broadcast_add(&u[2 * l + 1])?;
             if let Some(ra) = &r_inputs[l] {
-                rz = rz.add(&ra.matmul(&self.params[2 * l])?)?;
+                rz = rz.add(&times(ra, &self.params[2 * l])?)?;
             }
             if l + 1 < layers {
                 r_inputs[l + 1] = Some(rz.mul(&self.trace.slopes[l])?);
@@ -287,8 +287,7 @@ impl Backprop {
             out[2 * l] = Some(gw);
             out[2 * l + 1] = Some(self.ones.matmul(&r_delta)?);
             if l > 0 {
-                let r_back = r_delta
-                    .matmul(&self.params[2 * l].transpose(1, 2)?)?
+                let r_back = times_t(&r_delta, &self.params[2 * l])?
                     .add(&self.deltas[l].matmul(&u[2 * l].transpose(1, 2)?)?)?;
                 let mut next = r_back.mul(&self.trace.slopes[l - 1])?;
                 if self.activation == Activation::Tanh {
@@ -305,6 +304,27 @@ impl Backprop {
             .map(|t| t.expect("every layer visited"))
             .collect())
     }
+}
+
+/// `a·W` for activations `a` `[T, N, in]` and a weight shared by the tasks (`[in, out]`: one
+/// product over all `T·N` rows) or per task (`[T, in, out]`: one product per task).
+fn times(a: &Tensor, w: &Tensor) -> Result<Tensor> {
+    if w.rank() == 3 {
+        return Ok(a.matmul(w)?);
+    }
+    let (t, n, i) = a.dims3()?;
+    let out = w.dim(1)?;
+    Ok(a.reshape((t * n, i))?.matmul(w)?.reshape((t, n, out))?)
+}
+
+/// `a·Wᵀ` for `a` `[T, N, out]`, `W` shared or per task as in [`times`].
+fn times_t(a: &Tensor, w: &Tensor) -> Result<Tensor> {
+    if w.rank() == 3 {
+        return Ok(a.matmul(&w.transpose(1, 2)?)?);
+    }
+    let (t, n, o) = a.dims3()?;
+    let i = w.dim(0)?;
+    Ok(a.reshape((t * n, o))?.matmul(&w.t()?)?.reshape((t, n, i))?)
 }
 
 /// Mean over points and outputs of the squared error, per task: `[T, N, out] → [T]`.

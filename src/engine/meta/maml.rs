@@ -62,7 +62,8 @@ pub fn adapt(
     lr: InnerLr<'_>,
     first_order: bool,
 ) -> Result<Vec<Tensor>> {
-    let mut p = Mlp::replicate(params, xs.dim(0)?)?;
+    // shared parameters stay shared until the first step makes them per task
+    let mut p = params.to_vec();
     let step = StepSize::new(lr, xs.dim(0)?)?;
     for _ in 0..steps {
         let (_, grads) = mlp.loss_and_grad(&p, xs, ys)?;
@@ -74,7 +75,7 @@ pub fn adapt(
         p = p
             .iter()
             .zip(step.scale(&grads)?)
-            .map(|(p, s)| Ok(p.sub(&s)?))
+            .map(|(p, s)| Ok(p.broadcast_sub(&s)?))
             .collect::<Result<_>>()?;
     }
     Ok(p)
@@ -129,7 +130,7 @@ pub fn meta_gradient(
     first_order: bool,
 ) -> Result<MetaGradient> {
     let tasks = xs.dim(0)?;
-    let mut p = Mlp::replicate(params, tasks)?;
+    let mut p = params.to_vec();
     let step = StepSize::new(lr, tasks)?;
     let mut passes = Vec::with_capacity(steps);
     for _ in 0..steps {
@@ -137,7 +138,7 @@ pub fn meta_gradient(
         p = p
             .iter()
             .zip(step.scale(&pass.grads)?)
-            .map(|(p, s)| Ok(p.sub(&s)?))
+            .map(|(p, s)| Ok(p.broadcast_sub(&s)?))
             .collect::<Result<_>>()?;
         passes.push(pass);
     }
