@@ -1,5 +1,6 @@
 //! The engine in the browser (headless Chromium through wasm-bindgen-test-runner and
-//! chromedriver): the parity check of `wasm_parity.rs`, and a training session whose loss falls.
+//! chromedriver): the parity checks of `wasm_parity.rs` (early meta-losses, the SIMD product
+//! kernel), and a training session whose loss falls.
 #![cfg(target_arch = "wasm32")]
 
 use metaplay::engine::meta::Algo;
@@ -16,6 +17,11 @@ mod parity;
 #[wasm_bindgen_test]
 fn early_meta_losses_match_the_native_fixture_in_the_browser() {
     parity::check_early_losses();
+}
+
+#[wasm_bindgen_test]
+fn the_batched_product_kernel_matches_candle_in_the_browser() {
+    parity::check_tiled_products();
 }
 
 #[wasm_bindgen_test]

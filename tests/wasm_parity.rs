@@ -11,3 +11,9 @@ mod parity;
 fn early_meta_losses_match_the_native_fixture() {
     parity::check_early_losses();
 }
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn the_batched_product_kernel_matches_candle() {
+    parity::check_tiled_products();
+}

@@ -14,6 +14,7 @@ use candle_core::{DType, Tensor};
 use rand_distr::{Distribution, Uniform};
 use serde::{Deserialize, Serialize};
 
+use crate::engine::batched_matmul::bmm;
 use crate::engine::params::ParamSet;
 use crate::engine::relu_slope::relu_slope;
 use crate::engine::rng::Rng;
@@ -204,8 +205,8 @@ impl Mlp {
         let mut back = vec![None; layers];
         let mut delta = diff.affine(scale, 0.0)?;
         for l in (0..layers).rev() {
-            grads[2 * l] = Some(trace.inputs[l].transpose(1, 2)?.matmul(&delta)?);
-            grads[2 * l + 1] = Some(ones.matmul(&delta)?); // Σ_n δ as a gemm
+            grads[2 * l] = Some(bmm(&trace.inputs[l].transpose(1, 2)?, &delta)?);
+            grads[2 * l + 1] = Some(bmm(&ones, &delta)?); // Σ_n δ as a product
             if l > 0 {
                 let e = times_t(&delta, &params[2 * l])?;
                 let next = e.mul(&trace.slopes[l - 1])?;
@@ -267,7 +268,7 @@ impl Backprop {
         let mut r_inputs: Vec<Option<Tensor>> = vec![None; layers];
         let mut r_z = Vec::with_capacity(layers);
         for l in 0..layers {
-            let mut rz = inputs[l].matmul(&u[2 * l])?.broadcast_add(&u[2 * l + 1])?;
+            let mut rz = bmm(&inputs[l], &u[2 * l])?.broadcast_add(&u[2 * l + 1])?;
             if let Some(ra) = &r_inputs[l] {
                 rz = rz.add(&times(ra, &self.params[2 * l])?)?;
             }
@@ -280,15 +281,15 @@ impl Backprop {
         let mut out = vec![None; 2 * layers];
         let mut r_delta = r_z[layers - 1].affine(self.scale, 0.0)?;
         for l in (0..layers).rev() {
-            let mut gw = inputs[l].transpose(1, 2)?.matmul(&r_delta)?;
+            let mut gw = bmm(&inputs[l].transpose(1, 2)?, &r_delta)?;
             if let Some(ra) = &r_inputs[l] {
-                gw = gw.add(&ra.transpose(1, 2)?.matmul(&self.deltas[l])?)?;
+                gw = gw.add(&bmm(&ra.transpose(1, 2)?, &self.deltas[l])?)?;
             }
             out[2 * l] = Some(gw);
-            out[2 * l + 1] = Some(self.ones.matmul(&r_delta)?);
+            out[2 * l + 1] = Some(bmm(&self.ones, &r_delta)?);
             if l > 0 {
                 let r_back = times_t(&r_delta, &self.params[2 * l])?
-                    .add(&self.deltas[l].matmul(&u[2 * l].transpose(1, 2)?)?)?;
+                    .add(&bmm(&self.deltas[l], &u[2 * l].transpose(1, 2)?)?)?;
                 let mut next = r_back.mul(&self.trace.slopes[l - 1])?;
                 if self.activation == Activation::Tanh {
                     let a = &inputs[l];
@@ -310,7 +311,7 @@ impl Backprop {
 /// product over all `T·N` rows) or per task (`[T, in, out]`: one product per task).
 fn times(a: &Tensor, w: &Tensor) -> Result<Tensor> {
     if w.rank() == 3 {
-        return Ok(a.matmul(w)?);
+        return Ok(bmm(a, w)?);
     }
     let (t, n, i) = a.dims3()?;
     let out = w.dim(1)?;
@@ -320,7 +321,7 @@ fn times(a: &Tensor, w: &Tensor) -> Result<Tensor> {
 /// `a·Wᵀ` for `a` `[T, N, out]`, `W` shared or per task as in [`times`].
 fn times_t(a: &Tensor, w: &Tensor) -> Result<Tensor> {
     if w.rank() == 3 {
-        return Ok(a.matmul(&w.transpose(1, 2)?)?);
+        return Ok(bmm(a, &w.transpose(1, 2)?)?);
     }
     let (t, n, o) = a.dims3()?;
     let i = w.dim(0)?;

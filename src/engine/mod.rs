@@ -1,6 +1,7 @@
 //! The meta-learning engine: pure Rust on candle-core, native and wasm alike, no web imports.
 
 pub mod bandit;
+pub mod batched_matmul;
 #[cfg(feature = "gpu")]
 pub mod gpu;
 pub mod meta;

@@ -57,3 +57,58 @@ pub fn check_early_losses() {
         }
     }
 }
+
+/// The batched product kernel (wasm SIMD tiles in wasm, portable loops natively) against
+/// candle's matmul: full and partial tiles, the last columns, transposed and sliced operands.
+pub fn check_tiled_products() {
+    use candle_core::{Device, Tensor};
+    use metaplay::engine::batched_matmul::tiled;
+    let dev = Device::Cpu;
+    let mut seed = 1u32;
+    let mut fill = |dims: (usize, usize, usize)| {
+        let count = dims.0 * dims.1 * dims.2;
+        let v: Vec<f32> = (0..count)
+            .map(|_| {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+            })
+            .collect();
+        Tensor::from_vec(v, dims, &dev).unwrap()
+    };
+    for (t, m, k, n) in [
+        (25, 10, 40, 40),
+        (25, 40, 10, 40),
+        (25, 1, 10, 40),
+        (25, 10, 1, 40),
+        (25, 40, 10, 1),
+        (25, 10, 40, 1),
+        (3, 7, 5, 13),
+        (2, 9, 6, 17),
+    ] {
+        let a = fill((t, m, k));
+        let b = fill((t, k, n));
+        let a_t = fill((t, k, m)).transpose(1, 2).unwrap();
+        let b_sliced = fill((t, k, n + 3)).narrow(2, 1, n).unwrap();
+        for (x, y) in [(&a, &b), (&a_t, &b), (&a, &b_sliced), (&a_t, &b_sliced)] {
+            let want = x
+                .matmul(y)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
+            let got = tiled(x, y)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
+            for (g, w) in got.iter().zip(&want) {
+                assert!(
+                    (g - w).abs() <= 1e-5 * (1.0 + w.abs()),
+                    "{t}x{m}x{k}x{n}: {g} vs {w}"
+                );
+            }
+        }
+    }
+}
