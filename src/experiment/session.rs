@@ -237,7 +237,9 @@ impl Session {
         };
         events.push(self.progress(losses, validation, rate, ms));
         let now = clock();
-        let due = self.fit_shown_at.is_none_or(|t| now - t >= FIT_REFRESH_MS || now <= t);
+        let due = self
+            .fit_shown_at
+            .is_none_or(|t| now - t >= FIT_REFRESH_MS || now <= t);
         if due || !self.playing {
             self.fit_shown_at = Some(now);
             events.extend(self.fit_event());
