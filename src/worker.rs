@@ -147,14 +147,16 @@ fn gpu_chunk(state: &Shared, max_iters: usize, single: bool) {
     });
 }
 
-/// Ends a busy phase: runs the queued commands in order (which may start another one), then
-/// schedules training.
+/// Ends a busy phase: runs the queued commands in order (which may start another busy phase, or
+/// mark a bandit evaluation due), then schedules training or that evaluation.
 fn settle(state: &Shared) {
     state.borrow_mut().busy = false;
     loop {
         let next = {
             let mut s = state.borrow_mut();
-            if s.busy || s.waiting.is_empty() {
+            // a due GPU evaluation goes first (schedule starts it; its settle takes the rest)
+            let due = s.session.bandit().is_some_and(|b| b.eval_due());
+            if s.busy || due || s.waiting.is_empty() {
                 break;
             }
             s.waiting.remove(0)

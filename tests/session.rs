@@ -268,3 +268,33 @@ fn parameters_export_and_import_through_safetensors() {
         "{ev:?}"
     );
 }
+
+/// While training the fit curves are refreshed at most every 200 ms of the chunks' clock, and
+/// Pause always sends them, so a paused page shows the fit of where training stopped.
+#[test]
+fn fit_curves_are_throttled_while_training_and_sent_on_pause() {
+    let mut s = Session::new();
+    s.handle(Command::Configure { runs: runs() });
+    s.handle(Command::Fit(FitRequest {
+        amplitude: 2.0,
+        phase: 0.5,
+        points: vec![(0.0, 1.0), (1.0, 2.0)],
+        steps: 3,
+    }));
+    s.handle(Command::Play);
+    let now = Cell::new(0.0);
+    let clock = || {
+        now.set(now.get() + 10.0);
+        now.get()
+    };
+    let fits = |ev: &[Event]| ev.iter().filter(|e| matches!(e, Event::Fit { .. })).count();
+    let mut shown = 0;
+    for _ in 0..10 {
+        shown += fits(&s.chunk(30.0, 1, &clock)); // each chunk reads the clock a few times: +10 ms each
+    }
+    assert!(
+        (1..=3).contains(&shown),
+        "{shown} fits in 10 chunks (~400 ms)"
+    );
+    assert_eq!(fits(&s.handle(Command::Pause)), 1, "Pause sends the fit");
+}

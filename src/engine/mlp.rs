@@ -177,7 +177,7 @@ impl Mlp {
     }
 
     /// Per-task MSE `[T]` and its gradient with respect to each parameter, per task
-    /// (`[T, in, out]` and `[T, 1, out]`; shared parameters are replicated first), by
+    /// (`[T, in, out]` and `[T, 1, out]`, also for shared parameters), by
     /// backpropagation written as candle ops: `δ_L = 2(ŷ − y)/N`, `∂W_l = a_lᵀ·δ_l`,
     /// `∂b_l = Σ_n δ_l`, `δ_{l−1} = (δ_l·W_lᵀ) ⊙ σ'(z_{l−1})`.
     pub fn loss_and_grad(

@@ -135,7 +135,10 @@ impl Session {
             }
             Command::Pause => {
                 self.playing = false;
-                vec![self.progress(vec![], vec![], 0.0, 0.0)]
+                // the fit curves of where training stopped (the last chunk may have skipped them)
+                let mut events = vec![self.progress(vec![], vec![], 0.0, 0.0)];
+                events.extend(self.fit_event());
+                events
             }
             Command::Step => {
                 self.playing = false;
