@@ -315,7 +315,8 @@ fn times(a: &Tensor, w: &Tensor) -> Result<Tensor> {
     }
     let (t, n, i) = a.dims3()?;
     let out = w.dim(1)?;
-    Ok(a.reshape((t * n, i))?.matmul(w)?.reshape((t, n, out))?)
+    let rows = a.reshape((1, t * n, i))?;
+    Ok(bmm(&rows, &w.unsqueeze(0)?)?.reshape((t, n, out))?)
 }
 
 /// `a·Wᵀ` for `a` `[T, N, out]`, `W` shared or per task as in [`times`].
@@ -325,7 +326,10 @@ fn times_t(a: &Tensor, w: &Tensor) -> Result<Tensor> {
     }
     let (t, n, o) = a.dims3()?;
     let i = w.dim(0)?;
-    Ok(a.reshape((t * n, o))?.matmul(&w.t()?)?.reshape((t, n, i))?)
+    let rows = a.reshape((1, t * n, o))?;
+    // Wᵀ made contiguous (one small copy) so that its rows are, as the tiled product wants
+    let w_t = w.t()?.contiguous()?.unsqueeze(0)?;
+    Ok(bmm(&rows, &w_t)?.reshape((t, n, i))?)
 }
 
 /// Mean over points and outputs of the squared error, per task: `[T, N, out] → [T]`.
