@@ -147,6 +147,18 @@ fn gpu_chunk(state: &Shared, max_iters: usize, single: bool) {
     });
 }
 
+/// Starts a busy phase (commands queue until [`settle`]) and shows `label` meanwhile.
+fn begin_busy(state: &Shared, label: String) {
+    state.borrow_mut().busy = true;
+    post_shared(
+        state,
+        &[Event::Backend {
+            label,
+            notice: None,
+        }],
+    );
+}
+
 /// Ends a busy phase: runs the queued commands in order (which may start another busy phase, or
 /// mark a bandit evaluation due), then schedules training or that evaluation.
 fn settle(state: &Shared) {
@@ -278,14 +290,7 @@ fn bandit_gpu_setup(state: &Shared, ctx: GpuContext) {
     let Some((setup, cpu)) = prepared else {
         return;
     };
-    state.borrow_mut().busy = true;
-    post_shared(
-        state,
-        &[Event::Backend {
-            label: format!("evaluating on {}…", ctx.info.label()),
-            notice: None,
-        }],
-    );
+    begin_busy(state, format!("evaluating on {}…", ctx.info.label()));
     let state = state.clone();
     wasm_bindgen_futures::spawn_local(async move {
         if cpu.is_some() {
@@ -363,13 +368,9 @@ fn trial_key(config: &Config) -> String {
 /// `auto` on a hardware adapter: times `config` on the CPU and on the GPU (a few iterations of
 /// a throwaway copy each), then settles on the faster; commands wait meanwhile.
 fn run_trial(state: &Shared, ctx: GpuContext, config: Config) {
-    state.borrow_mut().busy = true;
-    post_shared(
+    begin_busy(
         state,
-        &[Event::Backend {
-            label: format!("auto: timing the CPU and {}…", ctx.info.label()),
-            notice: None,
-        }],
+        format!("auto: timing the CPU and {}…", ctx.info.label()),
     );
     let state = state.clone();
     wasm_bindgen_futures::spawn_local(async move {
