@@ -293,12 +293,9 @@ fn bandit_gpu_setup(state: &Shared, ctx: GpuContext) {
     begin_busy(state, format!("evaluating on {}…", ctx.info.label()));
     let state = state.clone();
     wasm_bindgen_futures::spawn_local(async move {
-        if cpu.is_some() {
-            let _ = setup.warm_up().run(&ctx).await; // auto times the evaluation, not the shader compiler
-        }
-        let start = js_sys::Date::now();
-        let result = setup.run(&ctx).await;
-        let gpu_ms = js_sys::Date::now() - start;
+        let (result, gpu_ms) = setup
+            .run_timed(&ctx, cpu.is_some(), js_sys::Date::now)
+            .await;
         let events = match state.borrow_mut().session.bandit_mut() {
             Some(b) => b.settle_gpu(&ctx, &setup, result, gpu_ms, cpu),
             None => vec![],

@@ -43,12 +43,25 @@ impl GpuEvaluation {
         .await
     }
 
-    /// The same policies on one episode: builds the pipeline before `auto` times the real one.
-    pub fn warm_up(&self) -> GpuEvaluation {
-        GpuEvaluation {
-            episodes: 1,
-            ..self.clone()
+    /// Runs it and times it by `clock` (ms). With `warm`, one episode of the same policies runs
+    /// first, untimed, to build the pipeline: `auto` times the evaluation, not the shader
+    /// compiler.
+    pub async fn run_timed(
+        &self,
+        ctx: &GpuContext,
+        warm: bool,
+        clock: impl Fn() -> f64,
+    ) -> (Result<Vec<PolicyReport>>, f64) {
+        if warm {
+            let one = GpuEvaluation {
+                episodes: 1,
+                ..self.clone()
+            };
+            let _ = one.run(ctx).await;
         }
+        let start = clock();
+        let result = self.run(ctx).await;
+        (result, clock() - start)
     }
 
     /// Episodes over all policies.
@@ -209,12 +222,7 @@ impl BanditSession {
         let clock = move || t0.elapsed().as_secs_f64() * 1e3;
         let cpu =
             (self.config().backend == Backend::Auto).then(|| self.cpu_ms_per_1000_episodes(clock));
-        if cpu.is_some() {
-            let _ = setup.warm_up().run_blocking(ctx);
-        }
-        let start = clock();
-        let result = setup.run_blocking(ctx);
-        let gpu_ms = clock() - start;
+        let (result, gpu_ms) = pollster::block_on(setup.run_timed(ctx, cpu.is_some(), clock));
         self.settle_gpu(ctx, &setup, result, gpu_ms, cpu)
     }
 
