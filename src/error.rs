@@ -27,6 +27,39 @@ pub enum Error {
     Msg(String),
 }
 
+/// Why the WebGPU backend cannot do what was asked, by kind: the backend decision
+/// ([`crate::experiment::backend_decision`]) falls back to the CPU on each, without a notice
+/// under `auto` only for the two the user cannot change ([`GpuError::falls_back_silently`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum GpuError {
+    /// There is no adapter, or the request for it (or its device) failed.
+    NoAdapter(String),
+    /// The device was lost or failed while working.
+    DeviceLost(String),
+    /// The work does not fit the device's limits (buffer sizes, workgroups, loop limits).
+    TooLarge(String),
+    /// The configuration asks for what the GPU backend does not do (f64).
+    Unsupported(String),
+}
+
+impl GpuError {
+    /// A lost device or a failed request: nothing the user could have set differently.
+    pub fn falls_back_silently(&self) -> bool {
+        matches!(self, GpuError::NoAdapter(_) | GpuError::DeviceLost(_))
+    }
+}
+
+impl fmt::Display for GpuError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GpuError::NoAdapter(why) => write!(f, "no WebGPU adapter: {why}"),
+            GpuError::DeviceLost(why) => write!(f, "the WebGPU device was lost: {why}"),
+            GpuError::TooLarge(why) => write!(f, "too large for this GPU: {why}"),
+            GpuError::Unsupported(why) => f.write_str(why),
+        }
+    }
+}
+
 /// `Result` with [`Error`] as the error type.
 pub type Result<T> = std::result::Result<T, Error>;
 

@@ -325,7 +325,7 @@ fn invalid_bandit_configs_name_the_field() {
     c.adapt_every = 20;
     assert!(c.validate().is_ok());
     c.algo = Algo::Pretrain;
-    assert!(c.validate().unwrap_err().to_string().contains("`algo`"));
+    assert!(c.validate().unwrap_err().to_string().contains("`agent`"));
 }
 
 /// The exact expected objective of a two-pull episode adapting after the first pull (k = 2),

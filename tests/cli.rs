@@ -58,14 +58,18 @@ fn train_prints_progress_timing_and_eval_as_json_lines() {
 #[test]
 fn invalid_flags_exit_with_code_2_and_a_clear_message() {
     for (args, needle) in [
-        (&["train", "--algo", "nope"][..], "unknown algorithm 'nope'"),
+        (
+            &["train", "--algo", "nope"][..],
+            "'nope' is not maml, fomaml",
+        ),
         (
             &["train", "--meta-batch", "0", "--iters", "1"][..],
-            "meta_batch",
+            "--meta-batch <N>': 0 is outside the accepted range 1..=128",
         ),
-        (&["train", "--inner-lr=-1", "--iters", "1"][..], "inner_lr"),
-        (&["train", "--hidden", "40,x"][..], "layer width"),
-        (&["train", "--iters", "1000000"][..], "iters"),
+        (&["train", "--inner-lr=-1", "--iters", "1"][..], "(0, 10]"),
+        (&["train", "--hidden", "40,40"][..], "widths like 40x40"),
+        (&["train", "--iters", "1000000"][..], "1..=200000"),
+        (&["bandit", "--seed=-3"][..], "'-3' is not a whole number"),
     ] {
         let out = metaplay(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -106,7 +110,7 @@ fn bandit_evaluates_on_the_gpu_with_the_same_lines_and_refuses_unknown_backends(
     assert_eq!(bad.status.code(), Some(2));
     let msg = String::from_utf8_lossy(&bad.stderr);
     assert!(
-        msg.contains("--backend") && msg.contains("cpu, webgpu"),
+        msg.contains("--backend") && msg.contains("auto, cpu or webgpu"),
         "{msg}"
     );
 }

@@ -83,6 +83,16 @@ fn hide_names() -> impl Strategy<Value = Vec<String>> {
 fn sine_experiment() -> impl Strategy<Value = Experiment> {
     prop::sample::select(vec![TaskKind::Sine, TaskKind::SineReptile])
         .prop_flat_map(|task| prop::collection::vec(sine_run(task), 1..=4))
+        .prop_map(|mut runs| {
+            // experiment-level settings: one value for every run
+            let first = runs[0].clone();
+            for c in &mut runs {
+                c.seed = first.seed;
+                c.iters = first.iters;
+                c.backend = first.backend;
+            }
+            runs
+        })
         .prop_flat_map(|runs| {
             (
                 Just(runs),

@@ -17,9 +17,8 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
 use metaplay::engine::meta::Algo;
-use metaplay::engine::mlp::{Activation, Precision};
-use metaplay::engine::optim::OptimizerKind;
-use metaplay::experiment::{Config, EvalSpec, Runner, TaskKind};
+use metaplay::experiment::schema::{self, cli::Flags};
+use metaplay::experiment::{EvalSpec, Runner};
 
 #[derive(Parser)]
 #[command(
@@ -44,57 +43,10 @@ enum Command {
 
 #[derive(Args)]
 struct TrainArgs {
-    /// Task family: sine | sine-reptile.
-    #[arg(long, default_value = "sine", value_parser = parse_task)]
-    task: TaskKind,
-    /// Algorithm: maml | fomaml | reptile | metasgd | pretrain | scratch.
-    #[arg(long, default_value = "maml", value_parser = parse_algo)]
-    algo: Algo,
-    /// Meta-iterations (default: 70000 for sine, 30000 for sine-reptile).
-    #[arg(long)]
-    iters: Option<usize>,
-    /// Seed of weights and training tasks.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Tasks per meta-iteration.
-    #[arg(long)]
-    meta_batch: Option<usize>,
-    /// Support points per task (K).
-    #[arg(long)]
-    k: Option<usize>,
-    /// Query points per training task.
-    #[arg(long)]
-    k_query: Option<usize>,
-    /// Inner learning rate α.
-    #[arg(long)]
-    inner_lr: Option<f64>,
-    /// Inner steps during meta-training.
-    #[arg(long)]
-    inner_steps: Option<usize>,
-    /// Reptile: support points per inner step.
-    #[arg(long)]
-    inner_batch: Option<usize>,
-    /// Reptile: inner optimiser, sgd | adam.
-    #[arg(long, value_parser = parse_optimizer)]
-    inner_optimizer: Option<OptimizerKind>,
-    /// Outer learning rate (Reptile: outer step size ε).
-    #[arg(long)]
-    meta_lr: Option<f64>,
-    /// Outer optimiser, adam | sgd.
-    #[arg(long, value_parser = parse_optimizer)]
-    meta_optimizer: Option<OptimizerKind>,
-    /// Reptile: anneal ε linearly to 0 (true | false).
-    #[arg(long)]
-    anneal: Option<bool>,
-    /// Hidden layer widths, comma separated (e.g. 40,40).
-    #[arg(long, value_parser = parse_hidden)]
-    hidden: Option<Widths>,
-    /// Hidden activation: relu | tanh.
-    #[arg(long, value_parser = parse_activation)]
-    activation: Option<Activation>,
-    /// Compute in f64 instead of f32.
-    #[arg(long)]
-    f64: bool,
+    /// Every setting of the run, as in links: `--task`, `--algo`, `--k`, `--inner-lr`, …
+    /// (defaults per task family and algorithm, the playground's).
+    #[command(flatten)]
+    settings: Flags<schema::cli::Sine>,
     /// Evaluation tasks (0 skips evaluation).
     #[arg(long, default_value_t = 1000)]
     eval_tasks: usize,
@@ -119,76 +71,32 @@ struct TrainArgs {
 #[derive(Clone, Debug)]
 struct Widths(Vec<usize>);
 
-fn parse_task(s: &str) -> Result<TaskKind, String> {
-    TaskKind::parse(s).ok_or_else(|| format!("unknown task '{s}' (accepted: sine, sine-reptile)"))
-}
-
-fn parse_algo(s: &str) -> Result<Algo, String> {
-    let names: Vec<_> = Algo::ALL.iter().map(|a| a.name()).collect();
-    Algo::parse(s)
-        .ok_or_else(|| format!("unknown algorithm '{s}' (accepted: {})", names.join(", ")))
-}
-
-fn parse_optimizer(s: &str) -> Result<OptimizerKind, String> {
-    OptimizerKind::parse(s).ok_or_else(|| format!("unknown optimiser '{s}' (accepted: sgd, adam)"))
-}
-
-fn parse_activation(s: &str) -> Result<Activation, String> {
-    Activation::parse(s).ok_or_else(|| format!("unknown activation '{s}' (accepted: relu, tanh)"))
-}
-
-fn parse_list(s: &str, what: &str, min: usize) -> Result<Widths, String> {
+fn parse_list(s: &str, what: &str) -> Result<Widths, String> {
     s.split(',')
         .map(|p| match p.trim().parse::<usize>() {
-            Ok(v) if v >= min => Ok(v),
+            Ok(v) if v >= 1 => Ok(v),
             _ => Err(format!(
-                "'{p}' is not a valid {what} (whole numbers ≥ {min}, comma separated)"
+                "'{p}' is not a valid {what} (whole numbers ≥ 1, comma separated)"
             )),
         })
         .collect::<Result<Vec<_>, _>>()
         .map(Widths)
 }
 
-fn parse_hidden(s: &str) -> Result<Widths, String> {
-    parse_list(s, "layer width", 1)
-}
-
 fn parse_steps(s: &str) -> Result<Widths, String> {
-    parse_list(s, "step count", 1)
+    parse_list(s, "step count")
 }
 
-impl TrainArgs {
-    fn config(&self) -> Config {
-        let mut c = Config::new(self.task, self.algo);
-        c.seed = self.seed;
-        macro_rules! set {
-            ($($f:ident),*) => { $( if let Some(v) = self.$f.clone() { c.$f = v; } )* };
-        }
-        set!(
-            iters,
-            meta_batch,
-            k,
-            k_query,
-            inner_lr,
-            inner_steps,
-            inner_batch,
-            inner_optimizer,
-            meta_lr,
-            meta_optimizer,
-            anneal,
-            activation
-        );
-        if self.k.is_some() && self.inner_batch.is_none() && self.algo == Algo::Reptile {
-            c.inner_batch = c.k;
-        }
-        if let Some(h) = &self.hidden {
-            c.hidden = h.0.clone();
-        }
-        if self.f64 {
-            c.precision = Precision::F64;
-        }
-        c
-    }
+/// A list of sizes to sweep (`metaplay bench`).
+fn parse_hidden(s: &str) -> Result<Widths, String> {
+    parse_list(s, "size")
+}
+
+/// An algorithm, as the schema's `algo` setting reads it.
+fn parse_algo(s: &str) -> Result<Algo, String> {
+    let setting = schema::find(schema::SINE, "runs").expect("the schema declares the algorithm");
+    let v = setting.domain.parse(s)?;
+    Algo::parse(v.choice()).ok_or_else(|| format!("'{s}' is not an algorithm"))
 }
 
 fn emit(json: bool, value: serde_json::Value) {
@@ -212,7 +120,7 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 }
 
 fn train(args: &TrainArgs) -> Result<(), metaplay::Error> {
-    let config = args.config();
+    let config = args.settings.config()?;
     let mut runner = Runner::new(config.clone())?;
     emit(
         args.json,

@@ -349,6 +349,19 @@ pub enum Precision {
 }
 
 impl Precision {
+    /// The name used in links and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::F32 => "f32",
+            Self::F64 => "f64",
+        }
+    }
+
+    /// Parses a [`Precision::name`].
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::F32, Self::F64].into_iter().find(|p| p.name() == s)
+    }
+
     /// The candle dtype.
     pub fn dtype(self) -> DType {
         match self {

@@ -8,7 +8,7 @@ use crate::engine::meta::Algo;
 use crate::engine::tasks::{BanditFamily, BanditSetting};
 use crate::error::{Error, Result};
 use crate::experiment::backend::Backend;
-use crate::experiment::config::in_range;
+use crate::experiment::schema::BANDIT;
 
 /// Accepted ranges for bandit settings.
 pub mod limits {
@@ -65,6 +65,13 @@ pub struct BanditConfig {
     pub backend: Backend,
 }
 
+impl Default for BanditConfig {
+    /// The playground's bandit experiment: dependent arms, medium difficulty, MAML's agent.
+    fn default() -> Self {
+        Self::new(BanditSetting::DependentMedium, Algo::Maml)
+    }
+}
+
 impl BanditConfig {
     /// Defaults for `setting`: dependent settings 2 arms × 100 pulls (Wang et al. 2016),
     /// independent 10 arms × 100 pulls (a cell of RL²'s grid); adapt after every pull up to
@@ -96,9 +103,40 @@ impl BanditConfig {
         pulls.div_ceil(100).max(1)
     }
 
-    /// Checks every field against [`limits`], naming the first one out of range.
+    /// Switches the setting; a dependent setting has exactly 2 arms, and leaving one for
+    /// independent arms gives 10 (a cell of RL²'s grid).
+    pub fn set_setting(&mut self, setting: BanditSetting) {
+        self.setting = setting;
+        self.arms = if setting.is_dependent() {
+            2
+        } else if self.arms == 2 {
+            10
+        } else {
+            self.arms
+        };
+    }
+
+    /// Sets the pulls per episode and `adapt_every` to its default for them.
+    pub fn set_pulls(&mut self, pulls: usize) {
+        self.pulls = pulls;
+        self.adapt_every = Self::default_adapt_every(pulls);
+    }
+
+    /// Switches the agent's meta-learner: its own meta learning rate, and no meta-iterations
+    /// for `scratch` (the default number when leaving it).
+    pub fn set_algo(&mut self, algo: Algo) {
+        let fresh = Self::new(self.setting, algo);
+        self.algo = algo;
+        self.meta_lr = fresh.meta_lr;
+        if algo == Algo::Scratch || self.iters == 0 {
+            self.iters = fresh.iters;
+        }
+    }
+
+    /// Checks every setting against the schema ([`crate::experiment::schema::BANDIT`]), then
+    /// the rules between them; the error names the first field out of range.
     pub fn validate(&self) -> Result<()> {
-        use limits::*;
+        BANDIT.iter().try_for_each(|s| s.check_in(self))?;
         if self.setting.is_dependent() && self.arms != 2 {
             return Err(Error::InvalidConfig {
                 field: "arms",
@@ -109,49 +147,26 @@ impl BanditConfig {
                 ),
             });
         }
-        in_range("arms", self.arms, ARMS)?;
-        in_range("pulls", self.pulls, PULLS)?;
-        in_range("adapt_every", self.adapt_every, (1, self.pulls))?;
-        if self.pulls.div_ceil(self.adapt_every) > BLOCKS.1 {
+        if self.adapt_every > self.pulls {
             return Err(Error::InvalidConfig {
                 field: "adapt_every",
                 message: format!(
-                    "{} gives {} adaptation blocks for {} pulls; at most {} are accepted (adapt_every ≥ {})",
-                    self.adapt_every,
-                    self.pulls.div_ceil(self.adapt_every),
-                    self.pulls,
-                    BLOCKS.1,
-                    self.pulls.div_ceil(BLOCKS.1)
+                    "{} is more than the {} pulls of an episode",
+                    self.adapt_every, self.pulls
                 ),
             });
         }
-        in_range("meta_batch", self.meta_batch, META_BATCH)?;
-        in_range("episodes", self.episodes, EPISODES)?;
-        in_range("iters", self.iters, ITERS)?;
-        if !matches!(
-            self.algo,
-            Algo::Maml | Algo::Fomaml | Algo::Reptile | Algo::MetaSgd | Algo::Scratch
-        ) {
+        let blocks = self.pulls.div_ceil(self.adapt_every);
+        if blocks > limits::BLOCKS.1 {
             return Err(Error::InvalidConfig {
-                field: "algo",
+                field: "adapt_every",
                 message: format!(
-                    "{} has no bandit version; use maml, fomaml, reptile, metasgd or scratch",
-                    self.algo.name()
+                    "{} gives {blocks} adaptation blocks for {} pulls; at most {} are accepted (adapt_every ≥ {})",
+                    self.adapt_every,
+                    self.pulls,
+                    limits::BLOCKS.1,
+                    self.pulls.div_ceil(limits::BLOCKS.1)
                 ),
-            });
-        }
-        for (field, v) in [("inner_lr", self.inner_lr), ("meta_lr", self.meta_lr)] {
-            if !(v.is_finite() && v > LR.0 && v <= LR.1) {
-                return Err(Error::InvalidConfig {
-                    field,
-                    message: format!("{v} is outside the accepted range ({}, {}]", LR.0, LR.1),
-                });
-            }
-        }
-        if !(0.0..=1.0).contains(&self.epsilon) {
-            return Err(Error::InvalidConfig {
-                field: "epsilon",
-                message: format!("{} is outside the accepted range [0, 1]", self.epsilon),
             });
         }
         Ok(())

@@ -1,6 +1,7 @@
 //! Experiments: a validated [`Config`] and a [`Runner`] that steps and evaluates a run.
 
 pub mod backend;
+pub mod backend_decision;
 pub mod bandit_config;
 pub mod bandit_runner;
 pub mod bandit_session;
@@ -11,10 +12,11 @@ pub mod params_file;
 pub mod presets;
 pub mod protocol;
 pub mod runner;
+pub mod schema;
 pub mod session;
 pub mod state;
 pub mod url;
-pub mod url_fields;
+pub mod url_view;
 
 pub use backend::{Backend, Trial};
 pub use bandit_config::BanditConfig;

@@ -2,7 +2,6 @@
 //! bandit experiment), and what the page shows (view state, embed options).
 
 use crate::engine::meta::Algo;
-use crate::engine::tasks::BanditSetting;
 use crate::experiment::{BanditConfig, Config, TaskKind};
 
 /// Which task family the page shows.
@@ -67,14 +66,13 @@ impl Default for Experiment {
     /// The MAML paper's comparison (MAML against pre-training, 10,000 iterations), and the
     /// dependent-arm bandit with MAML for the bandit view.
     fn default() -> Self {
-        let mut maml = Config::new(TaskKind::Sine, Algo::Maml);
-        maml.iters = 10_000;
-        let mut pre = Config::new(TaskKind::Sine, Algo::Pretrain);
-        pre.iters = 10_000;
         Self {
             family: Family::Sine,
-            runs: vec![maml, pre],
-            bandit: BanditConfig::new(BanditSetting::DependentMedium, Algo::Maml),
+            runs: vec![
+                Config::new(TaskKind::Sine, Algo::Maml),
+                Config::new(TaskKind::Sine, Algo::Pretrain),
+            ],
+            bandit: BanditConfig::default(),
             view: ViewState::default(),
         }
     }

@@ -11,16 +11,17 @@ use std::collections::BTreeMap;
 
 use crate::engine::meta::Algo;
 use crate::experiment::protocol::MAX_RUNS;
-use crate::experiment::state::{Experiment, Family, ViewState};
-use crate::experiment::url_fields::{accepted, bandit_fields, finite, flag, num, sine_fields};
+use crate::experiment::schema::sine::TASKS;
+use crate::experiment::schema::{either, find, shorten, DefaultsBy, Scope, BANDIT, SINE};
+use crate::experiment::state::{Experiment, Family};
+use crate::experiment::url_view::{decode_view, encode_view, flag};
 use crate::experiment::{BanditConfig, Config, TaskKind};
 
 /// The link format version this build writes and reads.
 pub const VERSION: u32 = 1;
 /// Longest query string read; the rest is ignored (and reported).
 pub const MAX_QUERY_LEN: usize = 8192;
-/// Most user-placed support points a link may carry.
-pub const MAX_POINTS: usize = 100;
+pub use crate::experiment::url_view::MAX_POINTS;
 
 /// Keys of the view state (always accepted).
 const VIEW_KEYS: [&str; 8] = [
@@ -32,33 +33,22 @@ pub fn encode(e: &Experiment) -> String {
     let mut parts: Vec<(String, String)> = vec![("v".into(), VERSION.to_string())];
     match e.family {
         Family::Sine => {
-            let task = e.runs.first().map(|c| c.task).unwrap_or(TaskKind::Sine);
-            parts.push(("task".into(), task.name().into()));
-            let algos: Vec<&str> = e.runs.iter().map(|c| c.algo.name()).collect();
-            parts.push(("runs".into(), algos.join(",")));
-            for (key, get, _) in sine_fields() {
-                let values: Vec<String> = e.runs.iter().map(get).collect();
+            for setting in SINE {
+                let values: Vec<String> = e.runs.iter().map(|c| setting.text(c)).collect();
                 let all_same = values.windows(2).all(|w| w[0] == w[1]);
-                let v = if all_same {
+                let v = if all_same && setting.link != "runs" {
                     values[0].clone()
                 } else {
                     values.join(",")
                 };
-                parts.push((key.into(), v));
+                parts.push((setting.link.into(), v));
             }
-            let view = &e.view;
-            parts.push(("n".into(), view.fit_steps.to_string()));
-            parts.push(("log".into(), u8::from(view.log_scale).to_string()));
-            parts.push(("heldout".into(), view.task_index.to_string()));
-            if let Some(points) = &view.points {
-                let p: Vec<String> = points.iter().map(|(x, y)| format!("{x}:{y}")).collect();
-                parts.push(("pts".into(), p.join(";")));
-            }
+            encode_view(&e.view, &mut parts);
         }
         Family::Bandit => {
             parts.push(("task".into(), "bandit".into()));
-            for (key, get, _) in bandit_fields() {
-                parts.push((key.into(), get(&e.bandit)));
+            for setting in BANDIT {
+                parts.push((setting.link.into(), setting.text(&e.bandit)));
             }
         }
     }
@@ -139,22 +129,23 @@ pub fn decode(query: &str) -> (Experiment, Vec<String>) {
         Some("bandit") => {
             e.family = Family::Bandit;
             decode_bandit(&pairs, &mut e.bandit, &mut problems);
-            used.extend(bandit_fields().iter().map(|f| f.0));
+            used.extend(BANDIT.iter().map(|s| s.link));
         }
         _ => {
             let kind = match task {
                 None => TaskKind::Sine,
                 Some(t) => TaskKind::parse(t).unwrap_or_else(|| {
                     problems.push(format!(
-                        "`task`: '{t}' is not sine, sine-reptile or bandit; using sine"
+                        "`task`: '{}' is not {} or bandit; using sine",
+                        shorten(t),
+                        either(&TASKS.iter().map(|t| t.0).collect::<Vec<_>>())
                     ));
                     TaskKind::Sine
                 }),
             };
             decode_sine(&pairs, kind, &mut e.runs, &mut problems);
-            used.push("runs");
-            used.extend(sine_fields().iter().map(|f| f.0));
-            decode_view(&pairs, &mut e.view, &mut problems);
+            used.extend(SINE.iter().map(|s| s.link));
+            decode_view(&pairs, kind, &mut e.view, &mut problems);
         }
     }
     if let Some(v) = pairs.get("embed") {
@@ -202,29 +193,29 @@ pub fn decode(query: &str) -> (Experiment, Vec<String>) {
     (e, problems)
 }
 
-fn shorten(s: &str) -> String {
-    if s.chars().count() > 40 {
-        format!("{}…", s.chars().take(40).collect::<String>())
-    } else {
-        s.to_string()
-    }
-}
-
 fn decode_sine(
     pairs: &BTreeMap<String, String>,
     kind: TaskKind,
     runs: &mut Vec<Config>,
     problems: &mut Vec<String>,
 ) {
+    let algo = find(SINE, "runs").map(|s| s.domain);
     let mut algos: Vec<Algo> = Vec::new();
-    if let Some(list) = pairs.get("runs") {
-        let names: Vec<&str> = list.split(',').filter(|s| !s.is_empty()).collect();
+    if let (Some(list), Some(domain)) = (pairs.get("runs"), algo) {
+        let names: Vec<&str> = list.split(',').filter(|s| !s.trim().is_empty()).collect();
+        if names.is_empty() {
+            problems.push(format!(
+                "`runs`: no algorithm given (accepted: {}, comma separated); using the default runs",
+                domain.accepted()
+            ));
+        }
         for name in names.iter().take(MAX_RUNS) {
-            match Algo::parse(name.trim()) {
-                Some(a) => algos.push(a),
-                None => problems.push(format!(
-                    "`runs`: '{}' is not an algorithm (maml, fomaml, reptile, metasgd, pretrain, scratch); skipped",
-                    shorten(name)
+            match domain.parse(name).map(|v| Algo::parse(v.choice())) {
+                Ok(Some(a)) => algos.push(a),
+                Ok(None) | Err(_) => problems.push(format!(
+                    "`runs`: '{}' is not an algorithm ({}); skipped",
+                    shorten(name),
+                    domain.accepted()
                 )),
             }
         }
@@ -238,38 +229,37 @@ fn decode_sine(
     if algos.is_empty() {
         algos = runs.iter().map(|c| c.algo).collect();
     }
-    let defaults: Vec<Config> = algos
-        .iter()
-        .map(|&a| {
-            let mut c = Config::new(kind, a);
-            if kind == TaskKind::Sine {
-                c.iters = 10_000;
-            }
-            c
-        })
-        .collect();
+    let defaults: Vec<Config> = algos.iter().map(|&a| Config::new(kind, a)).collect();
     *runs = defaults.clone();
-    for (key, _, set) in sine_fields() {
+    for setting in SINE.iter().filter(|s| s.defaults_by != DefaultsBy::Frame) {
+        let key = setting.link;
         let Some(value) = pairs.get(key) else {
             continue;
         };
         let values: Vec<&str> = value.split(',').collect();
-        let per_run: Vec<&str> = if values.len() == runs.len() {
+        let per_run: Vec<&str> = if values.len() == runs.len() && setting.scope == Scope::Run {
             values
         } else {
             if values.len() != 1 {
-                problems.push(format!(
-                    "`{key}`: {} values for {} runs; the first is used for every run",
-                    values.len().min(9999),
-                    runs.len()
-                ));
+                problems.push(match setting.scope {
+                    Scope::Experiment => format!(
+                        "`{key}`: one value for the whole experiment, {} given; the first is used",
+                        values.len().min(9999)
+                    ),
+                    Scope::Run => format!(
+                        "`{key}`: {} values for {} runs; the first is used for every run",
+                        values.len().min(9999),
+                        runs.len()
+                    ),
+                });
             }
             vec![values[0]; runs.len()]
         };
         let shared = per_run.windows(2).all(|w| w[0] == w[1]);
         for (i, v) in per_run.into_iter().enumerate() {
             let mut candidate = runs[i].clone();
-            match set(&mut candidate, v)
+            match setting
+                .apply(&mut candidate, v)
                 .and_then(|_| candidate.validate().map_err(|e| e.to_string()))
             {
                 Ok(()) => runs[i] = candidate,
@@ -283,8 +273,8 @@ fn decode_sine(
                     };
                     problems.push(format!(
                         "`{key}` ({which}): {m} (accepted: {}); using {}",
-                        accepted(key, Family::Sine),
-                        sine_default(key, &defaults[i])
+                        setting.accepted(),
+                        setting.text(&runs[i])
                     ))
                 }
             }
@@ -292,86 +282,25 @@ fn decode_sine(
     }
 }
 
-fn sine_default(key: &str, c: &Config) -> String {
-    sine_fields()
-        .into_iter()
-        .find(|f| f.0 == key)
-        .map(|f| (f.1)(c))
-        .unwrap_or_default()
-}
-
 fn decode_bandit(
     pairs: &BTreeMap<String, String>,
     b: &mut BanditConfig,
     problems: &mut Vec<String>,
 ) {
-    let defaults = b.clone();
-    for (key, get, set) in bandit_fields() {
+    for setting in BANDIT {
+        let key = setting.link;
         let Some(v) = pairs.get(key) else { continue };
         let mut candidate = b.clone();
-        match set(&mut candidate, v).and_then(|_| candidate.validate().map_err(|e| e.to_string())) {
+        match setting
+            .apply(&mut candidate, v)
+            .and_then(|_| candidate.validate().map_err(|e| e.to_string()))
+        {
             Ok(()) => *b = candidate,
             Err(m) => problems.push(format!(
                 "`{key}`: {m} (accepted: {}); using {}",
-                accepted(key, Family::Bandit),
-                get(if key == "arms" || key == "adapt_every" {
-                    b
-                } else {
-                    &defaults
-                })
+                setting.accepted(),
+                setting.text(b)
             )),
         }
-    }
-}
-
-fn decode_view(pairs: &BTreeMap<String, String>, view: &mut ViewState, problems: &mut Vec<String>) {
-    if let Some(v) = pairs.get("n") {
-        match num::<usize>(v, "a whole number") {
-            Ok(n) if (1..=100).contains(&n) => view.fit_steps = n,
-            _ => problems.push(format!(
-                "`n` (fit steps): '{}' is outside the accepted range 1..=100; using 10",
-                shorten(v)
-            )),
-        }
-    }
-    if let Some(v) = pairs.get("log") {
-        match flag(v) {
-            Ok(b) => view.log_scale = b,
-            Err(m) => problems.push(format!("`log`: {m}; accepted 0 or 1")),
-        }
-    }
-    if let Some(v) = pairs.get("heldout") {
-        match num::<u64>(v, "a whole number") {
-            Ok(i) if i <= 1_000_000 => view.task_index = i,
-            _ => problems.push(format!(
-                "`heldout`: '{}' is outside the accepted range 0..=1000000; using 0",
-                shorten(v)
-            )),
-        }
-    }
-    if let Some(v) = pairs.get("pts") {
-        let mut points = Vec::new();
-        let mut bad = 0usize;
-        for p in v.split(';').filter(|p| !p.is_empty()) {
-            let parsed = p
-                .split_once(':')
-                .and_then(|(x, y)| Some((finite(x).ok()?, finite(y).ok()?)));
-            match parsed {
-                Some((x, y))
-                    if (-5.0..=5.0).contains(&x)
-                        && y.abs() <= 100.0
-                        && points.len() < MAX_POINTS =>
-                {
-                    points.push((x, y))
-                }
-                _ => bad += 1,
-            }
-        }
-        if bad > 0 {
-            problems.push(format!(
-                "`pts`: {bad} support points skipped (accepted: at most {MAX_POINTS} points x:y with x in [−5, 5], |y| ≤ 100)"
-            ));
-        }
-        view.points = Some(points);
     }
 }

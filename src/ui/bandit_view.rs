@@ -6,145 +6,13 @@ use leptos::prelude::*;
 
 use super::bandit_charts::{self, policy_css};
 use super::charts::{self, LossSeries};
-use super::controls::{algo_label, backend_label, number_control, Mode, NumberSetting};
-use crate::engine::meta::Algo;
-use crate::engine::tasks::BanditSetting;
-use crate::experiment::backend::Backend;
-use crate::experiment::bandit_config::limits;
+use super::controls::{hint, setting_control};
 use crate::experiment::protocol::BanditEvaluation;
+use crate::experiment::schema::edit::edit_bandit;
+use crate::experiment::schema::sine::TASKS;
+use crate::experiment::schema::BANDIT;
+use crate::experiment::state::Family;
 use crate::experiment::BanditConfig;
-
-/// Meta-learners offered for the agent.
-const AGENT_ALGOS: [Algo; 5] = [
-    Algo::Maml,
-    Algo::Fomaml,
-    Algo::Reptile,
-    Algo::MetaSgd,
-    Algo::Scratch,
-];
-
-/// The experiment a fresh bandit view shows: dependent arms, medium difficulty, MAML.
-pub fn default_bandit() -> BanditConfig {
-    BanditConfig::new(BanditSetting::DependentMedium, Algo::Maml)
-}
-
-fn setting_label(s: BanditSetting) -> &'static str {
-    match s {
-        BanditSetting::Independent => "Independent arms · μ ~ U[0,1] (RL²)",
-        BanditSetting::DependentEasy => "Dependent · easy · p₁ ∈ {0.1, 0.9}",
-        BanditSetting::DependentMedium => "Dependent · medium · p₁ ∈ {0.25, 0.75}",
-        BanditSetting::DependentHard => "Dependent · hard · p₁ ∈ {0.4, 0.6}",
-        BanditSetting::DependentUniform => "Dependent · p₁ ~ U[0,1]",
-    }
-}
-
-/// Every numeric bandit setting, in panel order.
-fn bandit_numbers() -> Vec<NumberSetting<BanditConfig>> {
-    let r = |(a, b): (usize, usize)| (a as f64, b as f64);
-    let n = |name, label, range, get: fn(&BanditConfig) -> f64, set: fn(&mut BanditConfig, f64)| {
-        NumberSetting {
-            name,
-            label,
-            range,
-            integer: true,
-            step: "1",
-            shared: true,
-            get,
-            set,
-        }
-    };
-    let lr = |name, label, get: fn(&BanditConfig) -> f64, set: fn(&mut BanditConfig, f64)| {
-        NumberSetting {
-            name,
-            label,
-            range: limits::LR,
-            integer: false,
-            step: "any",
-            shared: true,
-            get,
-            set,
-        }
-    };
-    vec![
-        n(
-            "arms",
-            "Arms k",
-            r(limits::ARMS),
-            |c| c.arms as f64,
-            |c, v| c.arms = v as usize,
-        ),
-        n(
-            "pulls",
-            "Pulls n",
-            r(limits::PULLS),
-            |c| c.pulls as f64,
-            |c, v| {
-                c.pulls = v as usize;
-                c.adapt_every = BanditConfig::default_adapt_every(c.pulls);
-            },
-        ),
-        n(
-            "adapt-every",
-            "Adapt every m pulls",
-            (1.0, limits::PULLS.1 as f64),
-            |c| c.adapt_every as f64,
-            |c, v| c.adapt_every = v as usize,
-        ),
-        n(
-            "iters",
-            "Meta-iterations",
-            r(limits::ITERS),
-            |c| c.iters as f64,
-            |c, v| c.iters = v as usize,
-        ),
-        n(
-            "meta-batch",
-            "Episodes per meta-batch",
-            r(limits::META_BATCH),
-            |c| c.meta_batch as f64,
-            |c, v| c.meta_batch = v as usize,
-        ),
-        lr(
-            "inner-lr",
-            "Inner step α",
-            |c| c.inner_lr,
-            |c, v| c.inner_lr = v,
-        ),
-        lr(
-            "meta-lr",
-            "Meta learning rate",
-            |c| c.meta_lr,
-            |c, v| c.meta_lr = v,
-        ),
-        NumberSetting {
-            name: "epsilon",
-            label: "ε of ε-greedy",
-            range: (0.0, 1.0),
-            integer: false,
-            step: "0.01",
-            shared: true,
-            get: |c| c.epsilon,
-            set: |c, v| c.epsilon = v,
-        },
-        n(
-            "episodes",
-            "Evaluation episodes",
-            r(limits::EPISODES),
-            |c| c.episodes as f64,
-            |c, v| c.episodes = v as usize,
-        ),
-        n(
-            "seed",
-            "Seed",
-            (0.0, 1e9),
-            |c| c.seed as f64,
-            |c, v| {
-                c.seed = v as u64;
-                c.eval_seed = v as u64;
-            },
-        ),
-    ]
-}
 
 /// The bandit view.
 #[component]
@@ -160,28 +28,13 @@ pub fn BanditView(
     /// Where to report a drawing failure.
     error: RwSignal<Option<String>>,
     /// Sine or bandit.
-    mode: RwSignal<Mode>,
+    mode: RwSignal<Family>,
     /// Bumped when the window resizes.
     resized: RwSignal<u32>,
 ) -> impl IntoView {
     let train_canvas = NodeRef::<html::Canvas>::new();
     let regret_canvas = NodeRef::<html::Canvas>::new();
     let arm_canvas = NodeRef::<html::Canvas>::new();
-    let edit = move |f: &dyn Fn(&mut BanditConfig)| {
-        let mut next = config.get_untracked();
-        f(&mut next);
-        match next.validate() {
-            Ok(()) => {
-                problem.set(None);
-                config.set(next);
-            }
-            Err(e) => {
-                problem.set(Some(e.to_string()));
-                config.update(|_| {});
-            }
-        }
-    };
-
     Effect::new(move |_| {
         let Some(canvas) = train_canvas.get() else {
             return;
@@ -241,20 +94,34 @@ pub fn BanditView(
         }
     });
 
-    let numbers = bandit_numbers()
-        .into_iter()
+    let controls = BANDIT
+        .iter()
         .map(|s| {
-            let (get, set) = (s.get, s.set);
-            number_control(
+            let change = move |text: String| {
+                match config.with_untracked(|c| edit_bandit(s, c, &text)) {
+                    Ok(next) => {
+                        problem.set(None);
+                        config.set(next);
+                    }
+                    Err(msg) => {
+                        problem.set(Some(msg));
+                        config.update(|_| {}); // redraw the control with the valid value
+                    }
+                }
+            };
+            setting_control(
                 s,
-                move || get(&config.get()),
-                move |v| edit(&|c| set(c, v)),
-                move |msg| {
-                    problem.set(Some(msg));
-                    config.update(|_| {});
-                },
+                hint(s, false),
+                move || config.with(|c| s.text(c)),
+                move || config.with(|c| (s.applies)(c)),
+                None,
+                change,
             )
         })
+        .collect_view();
+    let task_options = TASKS
+        .iter()
+        .map(|&(name, label)| view! { <option value=name>{label}</option> })
         .collect_view();
     let table = move || {
         evaluation.with(|e| {
@@ -292,56 +159,13 @@ pub fn BanditView(
                     <label class="control">
                         <span>"Task"</span>
                         <select data-testid="control-task" on:change=move |ev| {
-                            if event_target_value(&ev) != "bandit" { mode.set(Mode::Sine) }
+                            if event_target_value(&ev) != "bandit" { mode.set(Family::Sine) }
                         }>
-                            <option value="sine">"Sine · MAML"</option>
-                            <option value="sine-reptile">"Sine · Reptile"</option>
+                            {task_options}
                             <option value="bandit" selected>"Bandit"</option>
                         </select>
                     </label>
-                    <label class="control">
-                        <span>"Setting"</span>
-                        <select data-testid="control-setting" on:change=move |ev| {
-                            if let Some(s) = BanditSetting::parse(&event_target_value(&ev)) {
-                                edit(&|c| {
-                                    c.setting = s;
-                                    c.arms = if s.is_dependent() { 2 } else if c.arms == 2 { 10 } else { c.arms };
-                                });
-                            }
-                        }>
-                            {BanditSetting::ALL.iter().map(|&s| view! {
-                                <option value=s.name() prop:selected=move || config.with(|c| c.setting == s)>{setting_label(s)}</option>
-                            }).collect_view()}
-                        </select>
-                    </label>
-                    <label class="control">
-                        <span>"Agent meta-learner"</span>
-                        <select data-testid="control-algo" on:change=move |ev| {
-                            if let Some(a) = Algo::parse(&event_target_value(&ev)) {
-                                edit(&|c| {
-                                    let fresh = BanditConfig::new(c.setting, a);
-                                    c.algo = a;
-                                    c.meta_lr = fresh.meta_lr;
-                                    if a == Algo::Scratch { c.iters = 0 } else if c.iters == 0 { c.iters = fresh.iters }
-                                });
-                            }
-                        }>
-                            {AGENT_ALGOS.iter().map(|&a| view! {
-                                <option value=a.name() prop:selected=move || config.with(|c| c.algo == a)>{algo_label(a)}</option>
-                            }).collect_view()}
-                        </select>
-                    </label>
-                    {numbers}
-                    <label class="control">
-                        <span>"Evaluation backend"<small>"the agent trains on the CPU"</small></span>
-                        <select data-testid="control-backend" title="Where the evaluation episodes run. WebGPU evaluates every episode of the config in one dispatch (the CPU at most 2000 per policy); Auto times both here and keeps the faster" on:change=move |ev| {
-                            if let Some(b) = Backend::parse(&event_target_value(&ev)) { edit(&|c| c.backend = b) }
-                        }>
-                            {Backend::ALL.iter().map(|&b| view! {
-                                <option value=b.name() prop:selected=move || config.with(|c| c.backend == b)>{backend_label(b)}</option>
-                            }).collect_view()}
-                        </select>
-                    </label>
+                    {controls}
                 </fieldset>
             </aside>
             <section class="charts">

@@ -1,0 +1,241 @@
+//! The settings of a bandit experiment ([`BanditConfig`]), in the order links write them and
+//! controls show them. Defaults come from [`BanditConfig::new`].
+
+use super::sine::{BACKENDS, SEED};
+use super::{always, DefaultsBy, Domain, Scope, Setting, Value};
+use crate::engine::meta::Algo;
+use crate::engine::tasks::BanditSetting;
+use crate::experiment::backend::Backend;
+use crate::experiment::bandit_config::{limits, BanditConfig};
+
+/// Bandit settings: `(name, label)`, in [`BanditSetting::ALL`]'s order.
+pub const SETTINGS: &[(&str, &str)] = &[
+    ("independent", "Independent arms · μ ~ U[0,1] (RL²)"),
+    ("dependent-easy", "Dependent · easy · p₁ ∈ {0.1, 0.9}"),
+    ("dependent-medium", "Dependent · medium · p₁ ∈ {0.25, 0.75}"),
+    ("dependent-hard", "Dependent · hard · p₁ ∈ {0.4, 0.6}"),
+    ("dependent-uniform", "Dependent · p₁ ~ U[0,1]"),
+];
+/// Meta-learners of the softmax agent.
+pub const AGENTS: &[(&str, &str)] = &[
+    ("maml", "MAML"),
+    ("fomaml", "First-order MAML"),
+    ("reptile", "Reptile"),
+    ("metasgd", "Meta-SGD"),
+    ("scratch", "From scratch"),
+];
+
+const fn whole((min, max): (usize, usize)) -> Domain {
+    Domain::Whole {
+        min: min as u64,
+        max: max as u64,
+    }
+}
+
+const LR: Domain = Domain::Real {
+    min: limits::LR.0,
+    max: limits::LR.1,
+    open_min: true,
+};
+
+fn whole_of(v: usize) -> Value {
+    Value::Whole(v as u64)
+}
+
+/// A setting with the usual spellings: link key `link`, flag and control `cli`.
+#[allow(clippy::too_many_arguments)]
+const fn setting(
+    link: &'static str,
+    cli: &'static str,
+    label: &'static str,
+    help: &'static str,
+    defaults_by: DefaultsBy,
+    domain: Domain,
+    get: fn(&BanditConfig) -> Value,
+    put: fn(&mut BanditConfig, Value),
+) -> Setting<BanditConfig> {
+    Setting {
+        link,
+        cli,
+        control: cli,
+        label,
+        unit: "",
+        help,
+        scope: Scope::Experiment,
+        defaults_by,
+        domain,
+        note: "",
+        applies: always,
+        get,
+        put,
+    }
+}
+
+/// Every bandit setting, in link order: the setting and the agent first (they couple to arms,
+/// iterations and the meta learning rate), `pulls` before `adapt_every`.
+pub static BANDIT: &[Setting<BanditConfig>] = &[
+    setting(
+        "setting",
+        "setting",
+        "Setting",
+        "How the arms' means are drawn",
+        DefaultsBy::Frame,
+        Domain::Choice(SETTINGS),
+        |c| Value::Choice(c.setting.name()),
+        |c, v| {
+            if let Some(s) = BanditSetting::parse(v.choice()) {
+                c.set_setting(s)
+            }
+        },
+    ),
+    Setting {
+        control: "algo",
+        ..setting(
+            "agent",
+            "algo",
+            "Agent meta-learner",
+            "Meta-learner of the softmax agent",
+            DefaultsBy::Frame,
+            Domain::Choice(AGENTS),
+            |c| Value::Choice(c.algo.name()),
+            |c, v| {
+                if let Some(a) = Algo::parse(v.choice()) {
+                    c.set_algo(a)
+                }
+            },
+        )
+    },
+    Setting {
+        note: "exactly 2 for the dependent settings",
+        ..setting(
+            "arms",
+            "arms",
+            "Arms k",
+            "Arms per bandit",
+            DefaultsBy::Task,
+            whole(limits::ARMS),
+            |c| whole_of(c.arms),
+            |c, v| c.arms = v.size(),
+        )
+    },
+    setting(
+        "pulls",
+        "pulls",
+        "Pulls n",
+        "Pulls per episode (sets adapt_every to its default)",
+        DefaultsBy::Task,
+        whole(limits::PULLS),
+        |c| whole_of(c.pulls),
+        |c, v| c.set_pulls(v.size()),
+    ),
+    Setting {
+        note: "at most pulls and at most 500 adaptation blocks",
+        ..setting(
+            "adapt_every",
+            "adapt-every",
+            "Adapt every m pulls",
+            "The agent adapts every this many pulls",
+            DefaultsBy::Task,
+            Domain::Whole {
+                min: 1,
+                max: limits::PULLS.1 as u64,
+            },
+            |c| whole_of(c.adapt_every),
+            |c, v| c.adapt_every = v.size(),
+        )
+    },
+    setting(
+        "iters",
+        "iters",
+        "Meta-iterations",
+        "Meta-iterations of the agent (0: untrained)",
+        DefaultsBy::Algo,
+        whole(limits::ITERS),
+        |c| whole_of(c.iters),
+        |c, v| c.iters = v.size(),
+    ),
+    setting(
+        "meta_batch",
+        "meta-batch",
+        "Episodes per meta-batch",
+        "Episodes per meta-iteration",
+        DefaultsBy::Nothing,
+        whole(limits::META_BATCH),
+        |c| whole_of(c.meta_batch),
+        |c, v| c.meta_batch = v.size(),
+    ),
+    setting(
+        "inner_lr",
+        "inner-lr",
+        "Inner step α",
+        "Inner policy-gradient step size α",
+        DefaultsBy::Nothing,
+        LR,
+        |c| Value::Real(c.inner_lr),
+        |c, v| c.inner_lr = v.real(),
+    ),
+    setting(
+        "meta_lr",
+        "meta-lr",
+        "Meta learning rate",
+        "Outer learning rate (Adam; Reptile: SGD step annealed to 0)",
+        DefaultsBy::Algo,
+        LR,
+        |c| Value::Real(c.meta_lr),
+        |c, v| c.meta_lr = v.real(),
+    ),
+    setting(
+        "epsilon",
+        "epsilon",
+        "ε of ε-greedy",
+        "Exploration rate of the ε-greedy baseline",
+        DefaultsBy::Nothing,
+        Domain::Real {
+            min: 0.0,
+            max: 1.0,
+            open_min: false,
+        },
+        |c| Value::Real(c.epsilon),
+        |c, v| c.epsilon = v.real(),
+    ),
+    setting(
+        "episodes",
+        "episodes",
+        "Evaluation episodes",
+        "Evaluation episodes per policy (the page's CPU evaluation takes at most 2000)",
+        DefaultsBy::Nothing,
+        whole(limits::EPISODES),
+        |c| whole_of(c.episodes),
+        |c, v| c.episodes = v.size(),
+    ),
+    setting(
+        "seed",
+        "seed",
+        "Seed",
+        "Seed of the agent's weights and training episodes",
+        DefaultsBy::Nothing,
+        SEED,
+        |c| Value::Whole(c.seed),
+        |c, v| c.seed = v.whole(),
+    ),
+    setting(
+        "eval_seed",
+        "eval-seed",
+        "Evaluation seed",
+        "Seed of the evaluation bandits (the same for every policy)",
+        DefaultsBy::Nothing,
+        SEED,
+        |c| Value::Whole(c.eval_seed),
+        |c, v| c.eval_seed = v.whole(),
+    ),
+    setting(
+        "backend",
+        "backend",
+        "Evaluation backend",
+        "Where the evaluation episodes run (the agent trains on the CPU): WebGPU evaluates every episode in one dispatch; auto times both here and keeps the faster",
+        DefaultsBy::Nothing,
+        Domain::Choice(BACKENDS),
+        |c| Value::Choice(c.backend.name()),
+        |c, v| c.backend = Backend::parse(v.choice()).unwrap_or_default(),
+    ),
+];

@@ -1,0 +1,313 @@
+//! The settings of a sine-regression run ([`Config`]), in the order links write them and
+//! controls show them. Defaults come from [`Config::new`] (per task family and algorithm).
+
+use super::{always, DefaultsBy, Domain, Scope, Setting, Value};
+use crate::engine::meta::Algo;
+use crate::engine::mlp::{Activation, Precision};
+use crate::engine::optim::OptimizerKind;
+use crate::experiment::backend::Backend;
+use crate::experiment::config::{limits, Config, TaskKind};
+
+/// Task families: `(name, label)`.
+pub const TASKS: &[(&str, &str)] = &[("sine", "Sine · MAML"), ("sine-reptile", "Sine · Reptile")];
+/// Algorithms: `(name, label)`, in [`Algo::ALL`]'s order.
+pub const ALGOS: &[(&str, &str)] = &[
+    ("maml", "MAML"),
+    ("fomaml", "First-order MAML"),
+    ("reptile", "Reptile"),
+    ("metasgd", "Meta-SGD"),
+    ("pretrain", "Pre-training"),
+    ("scratch", "From scratch"),
+];
+/// Optimisers.
+pub const OPTIMIZERS: &[(&str, &str)] = &[("sgd", "SGD"), ("adam", "Adam")];
+/// Hidden activations.
+pub const ACTIVATIONS: &[(&str, &str)] = &[("relu", "ReLU"), ("tanh", "tanh")];
+/// Precisions.
+pub const PRECISIONS: &[(&str, &str)] = &[("f32", "f32"), ("f64", "f64 (CPU only)")];
+/// Backends, in [`Backend::ALL`]'s order.
+pub const BACKENDS: &[(&str, &str)] = &[
+    ("auto", "Auto"),
+    ("cpu", "CPU (candle)"),
+    ("webgpu", "WebGPU"),
+];
+/// Seeds: whole numbers a JavaScript number and a JSON message carry exactly.
+pub const SEED: Domain = Domain::Whole {
+    min: 0,
+    max: u32::MAX as u64,
+};
+
+const fn whole((min, max): (usize, usize)) -> Domain {
+    Domain::Whole {
+        min: min as u64,
+        max: max as u64,
+    }
+}
+
+const LR: Domain = Domain::Real {
+    min: limits::LR.0,
+    max: limits::LR.1,
+    open_min: true,
+};
+
+fn is_reptile(c: &Config) -> bool {
+    c.algo == Algo::Reptile
+}
+
+fn whole_of(v: usize) -> Value {
+    Value::Whole(v as u64)
+}
+
+fn optimizer(v: &Value) -> OptimizerKind {
+    OptimizerKind::parse(v.choice()).unwrap_or_default()
+}
+
+/// A run-level setting with the usual spellings: link key `link`, flag and control `cli`.
+#[allow(clippy::too_many_arguments)]
+const fn run(
+    link: &'static str,
+    cli: &'static str,
+    label: &'static str,
+    help: &'static str,
+    defaults_by: DefaultsBy,
+    domain: Domain,
+    get: fn(&Config) -> Value,
+    put: fn(&mut Config, Value),
+) -> Setting<Config> {
+    Setting {
+        link,
+        cli,
+        control: cli,
+        label,
+        unit: "",
+        help,
+        scope: Scope::Run,
+        defaults_by,
+        domain,
+        note: "",
+        applies: always,
+        get,
+        put,
+    }
+}
+
+/// Every setting of a sine run, in link order: `task` and `algo` first (they pick the
+/// defaults of the others), then coupling before what it couples to (`k` sets Reptile's
+/// `inner_batch`).
+pub static SINE: &[Setting<Config>] = &[
+    Setting {
+        scope: Scope::Experiment,
+        ..run(
+            "task",
+            "task",
+            "Task",
+            "Task family: MAML's sine tasks or the Reptile demo's",
+            DefaultsBy::Frame,
+            Domain::Choice(TASKS),
+            |c| Value::Choice(c.task.name()),
+            |c, v| {
+                if let Some(t) = TaskKind::parse(v.choice()) {
+                    *c = c.with_task(t)
+                }
+            },
+        )
+    },
+    run(
+        "runs",
+        "algo",
+        "Algorithm",
+        "Meta-learning algorithm or baseline (in a link: one per run, `runs=maml,pretrain`)",
+        DefaultsBy::Frame,
+        Domain::Choice(ALGOS),
+        |c| Value::Choice(c.algo.name()),
+        |c, v| {
+            if let Some(a) = Algo::parse(v.choice()) {
+                *c = c.with_algo(a)
+            }
+        },
+    ),
+    run(
+        "k",
+        "k",
+        "K (support points)",
+        "Support points per task (K-shot)",
+        DefaultsBy::Task,
+        whole(limits::K),
+        |c| whole_of(c.k),
+        |c, v| {
+            c.k = v.size();
+            c.inner_batch = c.k;
+        },
+    ),
+    run(
+        "k_query",
+        "k-query",
+        "Query points",
+        "Query points per training task",
+        DefaultsBy::Task,
+        whole(limits::K_QUERY),
+        |c| whole_of(c.k_query),
+        |c, v| c.k_query = v.size(),
+    ),
+    run(
+        "inner_steps",
+        "inner-steps",
+        "Inner steps",
+        "Inner-loop steps during meta-training",
+        DefaultsBy::Algo,
+        whole(limits::INNER_STEPS),
+        |c| whole_of(c.inner_steps),
+        |c, v| c.inner_steps = v.size(),
+    ),
+    run(
+        "inner_lr",
+        "inner-lr",
+        "Inner learning rate α",
+        "Inner learning rate α (also the fine-tuning rate at evaluation)",
+        DefaultsBy::Task,
+        LR,
+        |c| Value::Real(c.inner_lr),
+        |c, v| c.inner_lr = v.real(),
+    ),
+    Setting {
+        applies: is_reptile,
+        ..run(
+            "inner_batch",
+            "inner-batch",
+            "Inner minibatch",
+            "Reptile: support points per inner step (K by default)",
+            DefaultsBy::Algo,
+            whole(limits::INNER_BATCH),
+            |c| whole_of(c.inner_batch),
+            |c, v| c.inner_batch = v.size(),
+        )
+    },
+    Setting {
+        applies: is_reptile,
+        ..run(
+            "inner_opt",
+            "inner-opt",
+            "Inner optimiser",
+            "Reptile: inner update rule",
+            DefaultsBy::Algo,
+            Domain::Choice(OPTIMIZERS),
+            |c| Value::Choice(c.inner_optimizer.name()),
+            |c, v| c.inner_optimizer = optimizer(&v),
+        )
+    },
+    run(
+        "meta_lr",
+        "meta-lr",
+        "Meta learning rate",
+        "Outer learning rate (Reptile: outer step size ε)",
+        DefaultsBy::Algo,
+        LR,
+        |c| Value::Real(c.meta_lr),
+        |c, v| c.meta_lr = v.real(),
+    ),
+    run(
+        "meta_opt",
+        "meta-opt",
+        "Meta optimiser",
+        "Outer update rule",
+        DefaultsBy::Algo,
+        Domain::Choice(OPTIMIZERS),
+        |c| Value::Choice(c.meta_optimizer.name()),
+        |c, v| c.meta_optimizer = optimizer(&v),
+    ),
+    Setting {
+        applies: is_reptile,
+        ..run(
+            "anneal",
+            "anneal",
+            "Anneal ε to 0",
+            "Reptile: anneal the outer step size linearly to 0 over the run",
+            DefaultsBy::Algo,
+            Domain::Flag,
+            |c| Value::Flag(c.anneal),
+            |c, v| c.anneal = v.flag(),
+        )
+    },
+    run(
+        "meta_batch",
+        "meta-batch",
+        "Meta-batch (tasks)",
+        "Tasks per meta-iteration",
+        DefaultsBy::Algo,
+        whole(limits::META_BATCH),
+        |c| whole_of(c.meta_batch),
+        |c, v| c.meta_batch = v.size(),
+    ),
+    Setting {
+        scope: Scope::Experiment,
+        ..run(
+            "iters",
+            "iters",
+            "Iterations",
+            "Meta-iterations of every run",
+            DefaultsBy::Task,
+            whole(limits::ITERS),
+            |c| whole_of(c.iters),
+            |c, v| c.iters = v.size(),
+        )
+    },
+    Setting {
+        scope: Scope::Experiment,
+        ..run(
+            "seed",
+            "seed",
+            "Seed",
+            "Seed of the weights and the training tasks (the same for every run)",
+            DefaultsBy::Nothing,
+            SEED,
+            |c| Value::Whole(c.seed),
+            |c, v| c.seed = v.whole(),
+        )
+    },
+    run(
+        "hidden",
+        "hidden",
+        "Hidden layers",
+        "Hidden layer widths, like 40x40",
+        DefaultsBy::Task,
+        Domain::Widths {
+            layers: limits::HIDDEN_LAYERS,
+            width: limits::HIDDEN_WIDTH,
+        },
+        |c| Value::Widths(c.hidden.clone()),
+        |c, v| c.hidden = v.widths(),
+    ),
+    run(
+        "activation",
+        "activation",
+        "Activation",
+        "Hidden activation",
+        DefaultsBy::Task,
+        Domain::Choice(ACTIVATIONS),
+        |c| Value::Choice(c.activation.name()),
+        |c, v| c.activation = Activation::parse(v.choice()).unwrap_or(Activation::Relu),
+    ),
+    run(
+        "precision",
+        "precision",
+        "Precision",
+        "Numeric precision (the WebGPU backend computes in f32)",
+        DefaultsBy::Nothing,
+        Domain::Choice(PRECISIONS),
+        |c| Value::Choice(c.precision.name()),
+        |c, v| c.precision = Precision::parse(v.choice()).unwrap_or_default(),
+    ),
+    Setting {
+        scope: Scope::Experiment,
+        ..run(
+            "backend",
+            "backend",
+            "Backend",
+            "Where the runs train: auto takes WebGPU on a hardware adapter when, timed here, it is clearly faster than the CPU",
+            DefaultsBy::Nothing,
+            Domain::Choice(BACKENDS),
+            |c| Value::Choice(c.backend.name()),
+            |c, v| c.backend = Backend::parse(v.choice()).unwrap_or_default(),
+        )
+    },
+];
