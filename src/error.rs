@@ -21,8 +21,8 @@ pub enum Error {
     },
     /// A tensor operation failed inside candle.
     Tensor(candle_core::Error),
-    /// The WebGPU backend failed (no adapter, device lost, a buffer too large, ...).
-    Gpu(String),
+    /// The WebGPU backend cannot do what was asked, by kind.
+    Gpu(GpuError),
     /// Any other failure, described in words.
     Msg(String),
 }
@@ -52,9 +52,9 @@ impl GpuError {
 impl fmt::Display for GpuError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            GpuError::NoAdapter(why) => write!(f, "no WebGPU adapter: {why}"),
-            GpuError::DeviceLost(why) => write!(f, "the WebGPU device was lost: {why}"),
-            GpuError::TooLarge(why) => write!(f, "too large for this GPU: {why}"),
+            GpuError::NoAdapter(why) => write!(f, "no WebGPU adapter ({why})"),
+            GpuError::DeviceLost(why) => write!(f, "the WebGPU device was lost ({why})"),
+            GpuError::TooLarge(why) => write!(f, "too large for WebGPU: {why}"),
             GpuError::Unsupported(why) => f.write_str(why),
         }
     }
@@ -72,13 +72,32 @@ impl fmt::Display for Error {
                 "training diverged at iteration {iter} (loss {loss}); the learning rates are probably too high"
             ),
             Error::Tensor(e) => write!(f, "tensor error: {e}"),
-            Error::Gpu(m) => write!(f, "WebGPU: {m}"),
+            Error::Gpu(e) => write!(f, "{e}"),
             Error::Msg(m) => f.write_str(m),
         }
     }
 }
 
 impl std::error::Error for Error {}
+
+impl Error {
+    /// [`GpuError::NoAdapter`].
+    pub fn no_adapter(why: impl Into<String>) -> Self {
+        Error::Gpu(GpuError::NoAdapter(why.into()))
+    }
+    /// [`GpuError::DeviceLost`].
+    pub fn device_lost(why: impl Into<String>) -> Self {
+        Error::Gpu(GpuError::DeviceLost(why.into()))
+    }
+    /// [`GpuError::TooLarge`].
+    pub fn too_large(why: impl Into<String>) -> Self {
+        Error::Gpu(GpuError::TooLarge(why.into()))
+    }
+    /// [`GpuError::Unsupported`].
+    pub fn gpu_unsupported(why: impl Into<String>) -> Self {
+        Error::Gpu(GpuError::Unsupported(why.into()))
+    }
+}
 
 impl From<candle_core::Error> for Error {
     fn from(e: candle_core::Error) -> Self {

@@ -17,10 +17,12 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageChannel, MessageEvent, MessageP
 use std::collections::HashMap;
 
 use crate::engine::gpu::GpuContext;
-use crate::experiment::backend::{Backend, Trial};
+use crate::error::GpuError;
+use crate::experiment::backend::Trial;
+use crate::experiment::backend_decision::{BackendDecision, Next};
 use crate::experiment::config::Config;
 use crate::experiment::protocol::{Command, Event};
-use crate::experiment::session::{auto_trial, Session, CPU_LABEL};
+use crate::experiment::session::{adapter_facts, auto_trial, gpu_error, Session};
 
 /// Milliseconds of training per chunk.
 const CHUNK_MS: f64 = 50.0;
@@ -32,7 +34,7 @@ enum Gpu {
     /// An adapter and device.
     Ready(GpuContext),
     /// None, and why.
-    Unavailable(String),
+    Unavailable(GpuError),
 }
 
 struct State {
@@ -123,7 +125,10 @@ fn gpu_chunk(state: &Shared, max_iters: usize, single: bool) {
     let pending = {
         let mut s = state.borrow_mut();
         s.busy = true;
-        s.session.gpu_submit(max_iters)
+        s.session
+            .sine_mut()
+            .map(|x| x.gpu_submit(max_iters))
+            .unwrap_or_default()
     };
     let state = state.clone();
     wasm_bindgen_futures::spawn_local(async move {
@@ -133,7 +138,12 @@ fn gpu_chunk(state: &Shared, max_iters: usize, single: bool) {
         }
         let events = {
             let mut s = state.borrow_mut();
-            let mut events = s.session.gpu_apply(results, js_sys::Date::now() - start);
+            let elapsed = js_sys::Date::now() - start;
+            let mut events = s
+                .session
+                .sine_mut()
+                .map(|x| x.gpu_apply(results, elapsed))
+                .unwrap_or_default();
             if single {
                 events.extend(s.session.flush_logs());
             }
@@ -199,93 +209,83 @@ fn run_command(state: &Shared, command: Command) {
     }
 }
 
-/// After a Configure: settles where the runs train, asking for the adapter first if needed.
+/// After a Configure: asks the session's backend decision where the work runs and carries out
+/// its steps ([`advance`]).
 fn choose_backend(state: &Shared) {
-    if state.borrow().session.bandit().is_some() {
-        return choose_bandit_backend(state);
-    }
-    let requested = state.borrow().session.requested_backend();
-    let events = match requested {
-        None => vec![Event::Backend {
-            label: CPU_LABEL.to_string(),
-            notice: None,
-        }],
-        Some(Backend::Cpu) => state
-            .borrow_mut()
-            .session
-            .settle_backend(Err("not asked for"), None),
-        Some(_) => {
-            let known = {
-                let s = state.borrow();
-                match &s.gpu {
-                    Gpu::Ready(ctx) if ctx.lost().is_none() => Some(Ok(ctx.clone())),
-                    Gpu::Unavailable(why) => Some(Err(why.clone())),
-                    _ => None,
-                }
-            };
-            match known {
-                Some(Ok(ctx)) => {
-                    let config = state.borrow().session.auto_trial_config(&ctx);
-                    let Some(config) = config else {
-                        let events = state.borrow_mut().session.settle_backend(Ok(&ctx), None);
-                        return post_shared(state, &events);
-                    };
-                    let cached = state.borrow().trials.get(&trial_key(&config)).cloned();
-                    match cached {
-                        Some(t) => state
-                            .borrow_mut()
-                            .session
-                            .settle_backend(Ok(&ctx), Some(&t)),
-                        None => return run_trial(state, ctx, config),
-                    }
-                }
-                Some(Err(why)) => state.borrow_mut().session.settle_backend(Err(&why), None),
-                None => return request_adapter(state),
-            }
-        }
+    let decision = match &state.borrow().session {
+        Session::Sine(s) => s.backend_decision(),
+        Session::Bandit(b) => b.backend_decision(),
+        Session::Idle => return,
     };
-    post_shared(state, &events);
+    let next = decision.start();
+    advance(state, decision, next);
 }
 
-/// After a bandit Configure: settles where its evaluations run, asking for the adapter first
-/// if needed.
-fn choose_bandit_backend(state: &Shared) {
-    let wants_gpu = state
-        .borrow()
-        .session
-        .bandit()
-        .is_some_and(|b| b.gpu_setup().is_some());
-    if !wants_gpu {
-        return bandit_settle_cpu(state, "not asked for");
-    }
-    let known = match &state.borrow().gpu {
+/// The adapter as far as it is known (`None`: not asked for yet, or lost since).
+fn known_adapter(state: &Shared) -> Option<Result<GpuContext, GpuError>> {
+    match &state.borrow().gpu {
         Gpu::Ready(ctx) if ctx.lost().is_none() => Some(Ok(ctx.clone())),
-        Gpu::Unavailable(why) => Some(Err(why.clone())),
+        Gpu::Unavailable(e) => Some(Err(e.clone())),
+        _ => None,
+    }
+}
+
+/// Does what the decision asks next: the asynchronous steps (adapter request, timing, a GPU
+/// evaluation) hold the commands back until they are done ([`begin_busy`], [`settle`]).
+fn advance(state: &Shared, mut decision: BackendDecision, next: Next) {
+    let ctx = || match known_adapter(state) {
+        Some(Ok(ctx)) => Some(ctx),
         _ => None,
     };
-    match known {
-        Some(Ok(ctx)) => bandit_gpu_setup(state, ctx),
-        Some(Err(why)) => bandit_settle_cpu(state, &why),
-        None => request_adapter(state),
+    match next {
+        Next::RequestAdapter => match known_adapter(state) {
+            Some(found) => {
+                let next =
+                    decision.adapter(found.as_ref().map(adapter_facts).map_err(Clone::clone));
+                advance(state, decision, next)
+            }
+            None => request_adapter(state, decision),
+        },
+        Next::TimeRun(i) => {
+            let config = match &state.borrow().session {
+                Session::Sine(s) => s.run_config(i),
+                _ => None,
+            };
+            let (Some(ctx), Some(config)) = (ctx(), config) else {
+                return;
+            };
+            let cached = state.borrow().trials.get(&trial_key(&config)).cloned();
+            match cached {
+                Some(trial) => {
+                    let next = decision.timed(trial);
+                    advance(state, decision, next)
+                }
+                None => run_trial(state, ctx, config, decision),
+            }
+        }
+        Next::EvaluateOnGpu { time_cpu } => {
+            if let Some(ctx) = ctx() {
+                bandit_gpu_setup(state, ctx, decision, time_cpu)
+            }
+        }
+        Next::Settle { gpu, status } => {
+            let ctx = ctx();
+            let events = match &mut state.borrow_mut().session {
+                Session::Sine(s) => s.place(gpu, status, ctx.as_ref()),
+                Session::Bandit(b) => b.place_on_cpu(&status),
+                Session::Idle => vec![],
+            };
+            post_shared(state, &events);
+        }
     }
 }
 
-fn bandit_settle_cpu(state: &Shared, why: &str) {
-    let events = match state.borrow_mut().session.bandit_mut() {
-        Some(b) => b.settle_cpu(why),
-        None => vec![],
-    };
-    post_shared(state, &events);
-}
-
-/// Runs the first bandit evaluation on the GPU (timing the CPU first for `auto`) and settles on
-/// the faster, or on the one asked for; commands wait meanwhile.
-fn bandit_gpu_setup(state: &Shared, ctx: GpuContext) {
-    let prepared = state.borrow().session.bandit().and_then(|b| {
-        let setup = b.gpu_setup()?;
-        let auto = b.config().backend == Backend::Auto;
-        let cpu = auto.then(|| b.cpu_ms_per_1000_episodes(js_sys::Date::now));
-        Some((setup, cpu))
+/// Runs the first bandit evaluation on the GPU (timing the CPU first for `auto`) and hands
+/// the outcome to the decision; commands wait meanwhile.
+fn bandit_gpu_setup(state: &Shared, ctx: GpuContext, decision: BackendDecision, time_cpu: bool) {
+    let prepared = state.borrow().session.bandit().map(|b| {
+        let cpu = time_cpu.then(|| b.cpu_ms_per_1000_episodes(js_sys::Date::now));
+        (b.gpu_setup(), cpu)
     });
     let Some((setup, cpu)) = prepared else {
         return;
@@ -297,7 +297,7 @@ fn bandit_gpu_setup(state: &Shared, ctx: GpuContext) {
             .run_timed(&ctx, cpu.is_some(), js_sys::Date::now)
             .await;
         let events = match state.borrow_mut().session.bandit_mut() {
-            Some(b) => b.settle_gpu(&ctx, &setup, result, gpu_ms, cpu),
+            Some(b) => b.settle_gpu(&decision, &ctx, &setup, result, gpu_ms, cpu),
             None => vec![],
         };
         post_shared(&state, &events);
@@ -324,30 +324,21 @@ fn bandit_gpu_evaluation(state: &Shared) {
 }
 
 /// Requests the WebGPU adapter and device (once per worker, again after a device loss), then
-/// settles the backend; commands wait meanwhile.
-fn request_adapter(state: &Shared) {
-    {
-        let mut s = state.borrow_mut();
-        s.busy = true;
-        s.gpu = Gpu::Unknown;
-    }
-    post_shared(
-        state,
-        &[Event::Backend {
-            label: "looking for a WebGPU adapter…".into(),
-            notice: None,
-        }],
-    );
+/// goes on with the decision; commands wait meanwhile.
+fn request_adapter(state: &Shared, decision: BackendDecision) {
+    begin_busy(state, "looking for a WebGPU adapter…".into());
+    state.borrow_mut().gpu = Gpu::Unknown;
     let state = state.clone();
     wasm_bindgen_futures::spawn_local(async move {
-        let found = GpuContext::new().await;
-        state.borrow_mut().gpu = match found {
-            Ok(ctx) => Gpu::Ready(ctx),
-            Err(crate::error::Error::Gpu(why)) => Gpu::Unavailable(why),
-            Err(e) => Gpu::Unavailable(e.to_string()),
+        let found = GpuContext::new().await.map_err(|e| gpu_error(&e));
+        state.borrow_mut().gpu = match &found {
+            Ok(ctx) => Gpu::Ready(ctx.clone()),
+            Err(e) => Gpu::Unavailable(e.clone()),
         };
         state.borrow_mut().busy = false;
-        choose_backend(&state);
+        let mut decision = decision;
+        let next = decision.adapter(found.as_ref().map(adapter_facts).map_err(Clone::clone));
+        advance(&state, decision, next);
         if !state.borrow().busy {
             settle(&state);
         }
@@ -363,8 +354,8 @@ fn trial_key(config: &Config) -> String {
 }
 
 /// `auto` on a hardware adapter: times `config` on the CPU and on the GPU (a few iterations of
-/// a throwaway copy each), then settles on the faster; commands wait meanwhile.
-fn run_trial(state: &Shared, ctx: GpuContext, config: Config) {
+/// a throwaway copy each), then goes on with the decision; commands wait meanwhile.
+fn run_trial(state: &Shared, ctx: GpuContext, config: Config, decision: BackendDecision) {
     begin_busy(
         state,
         format!("auto: timing the CPU and {}…", ctx.info.label()),
@@ -372,12 +363,12 @@ fn run_trial(state: &Shared, ctx: GpuContext, config: Config) {
     let state = state.clone();
     wasm_bindgen_futures::spawn_local(async move {
         let trial = auto_trial(&ctx, &config, js_sys::Date::now).await;
-        let events = {
-            let mut s = state.borrow_mut();
-            s.trials.insert(trial_key(&config), trial.clone());
-            s.session.settle_backend(Ok(&ctx), Some(&trial))
-        };
-        post_shared(&state, &events);
+        state
+            .borrow_mut()
+            .trials
+            .insert(trial_key(&config), trial.clone());
+        let next = decision.timed(trial);
+        advance(&state, decision, next);
         settle(&state);
     });
 }

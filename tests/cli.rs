@@ -114,3 +114,41 @@ fn bandit_evaluates_on_the_gpu_with_the_same_lines_and_refuses_unknown_backends(
         "{msg}"
     );
 }
+
+#[test]
+fn train_on_the_gpu_prints_the_cpu_losses_and_says_where_it_ran() {
+    let run = |backend: &str| {
+        let out = metaplay(&[
+            "train",
+            "--iters",
+            "60",
+            "--log-every",
+            "20",
+            "--eval-tasks",
+            "0",
+            "--backend",
+            backend,
+            "--json",
+        ]);
+        json_lines(&out)
+    };
+    let (cpu, gpu) = (run("cpu"), run("webgpu"));
+    assert_eq!(cpu[0]["backend"], "CPU (candle)");
+    let label = gpu[0]["backend"].as_str().unwrap();
+    assert!(label.starts_with("WebGPU ("), "{label}");
+    let losses = |e: &[serde_json::Value]| -> Vec<f64> {
+        e.iter()
+            .filter(|e| e["event"] == "progress")
+            .map(|e| e["meta_loss"].as_f64().unwrap())
+            .collect()
+    };
+    let (a, b) = (losses(&cpu), losses(&gpu));
+    assert_eq!(a.len(), 3);
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - y).abs() <= 1e-4 * x.abs(), "{a:?} vs {b:?}");
+    }
+    // auto on a software adapter stays on the CPU and says why
+    let auto = run("auto");
+    let label = auto[0]["backend"].as_str().unwrap();
+    assert!(label.starts_with("CPU (candle) · auto:"), "{label}");
+}

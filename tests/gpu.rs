@@ -169,9 +169,34 @@ fn readbacks_come_in_pieces_and_submissions_are_bounded() {
 
 mod session {
     use super::*;
+    use metaplay::error::GpuError;
+    use metaplay::experiment::backend_decision::Next;
     use metaplay::experiment::protocol::{Command, Event};
-    use metaplay::experiment::session::Session;
+    use metaplay::experiment::session::{adapter_facts, Session, SineSession};
     use metaplay::experiment::Backend;
+
+    fn sine(s: &mut Session) -> &mut SineSession {
+        s.sine_mut().expect("sine runs")
+    }
+
+    /// The decision for the configured runs with `ctx` as the adapter and `trial` as auto's
+    /// timing, carried out.
+    fn settle_with_trial(
+        s: &mut Session,
+        ctx: &GpuContext,
+        trial: metaplay::experiment::Trial,
+    ) -> Vec<Event> {
+        let mut d = sine(s).backend_decision();
+        assert_eq!(d.start(), Next::RequestAdapter);
+        assert!(matches!(
+            d.adapter(Ok(adapter_facts(ctx))),
+            Next::TimeRun(_)
+        ));
+        match d.timed(trial) {
+            Next::Settle { gpu, status } => sine(s).place(gpu, status, Some(ctx)),
+            other => panic!("{other:?}"),
+        }
+    }
 
     fn runs(backend: Backend) -> Vec<Config> {
         [Algo::Maml, Algo::Reptile]
@@ -197,7 +222,7 @@ mod session {
             clock += 1.0;
             let now = clock;
             let events = if gpu {
-                s.gpu_chunk_blocking(usize::MAX, &move || now)
+                sine(s).gpu_chunk_blocking(usize::MAX, &move || now)
             } else {
                 s.chunk(f64::INFINITY, 7, &|| 0.0)
             };
@@ -225,7 +250,7 @@ mod session {
         cpu.handle(Command::Configure {
             runs: runs(Backend::Cpu),
         });
-        let settled = cpu.settle_backend(Ok(&ctx), None);
+        let settled = sine(&mut cpu).settle_backend_blocking(Ok(&ctx));
         assert!(
             matches!(&settled[0], Event::Backend { label, notice: None } if label.starts_with("CPU"))
         );
@@ -236,11 +261,11 @@ mod session {
         gpu.handle(Command::Configure {
             runs: runs(Backend::WebGpu),
         });
-        let settled = gpu.settle_backend(Ok(&ctx), None);
+        let settled = sine(&mut gpu).settle_backend_blocking(Ok(&ctx));
         match &settled[0] {
             Event::Backend { label, notice } => {
                 assert!(label.starts_with("WebGPU ("), "{label}");
-                assert_eq!(notice, &None);
+                assert_eq!(notice, &None::<String>);
             }
             other => panic!("{other:?}"),
         }
@@ -275,12 +300,16 @@ mod session {
         s.handle(Command::Configure {
             runs: runs(Backend::Auto),
         });
-        assert_eq!(
-            s.auto_trial_config(&ctx),
-            None,
+        let mut d = sine(&mut s).backend_decision();
+        assert_eq!(d.start(), Next::RequestAdapter);
+        assert!(
+            matches!(
+                d.adapter(Ok(adapter_facts(&ctx))),
+                Next::Settle { gpu: false, .. }
+            ),
             "no trial on a software adapter"
         );
-        let ev = s.settle_backend_blocking(Ok(&ctx));
+        let ev = sine(&mut s).settle_backend_blocking(Ok(&ctx));
         assert!(!s.on_gpu());
         assert!(
             matches!(&ev[0], Event::Backend { label, notice: None } if label.contains("auto") && label.contains("software")),
@@ -290,7 +319,9 @@ mod session {
         s.handle(Command::Configure {
             runs: runs(Backend::WebGpu),
         });
-        let ev = s.settle_backend(Err("navigator.gpu.requestAdapter() returned null"), None);
+        let ev = sine(&mut s).settle_backend_blocking(Err(GpuError::NoAdapter(
+            "navigator.gpu.requestAdapter() returned null".into(),
+        )));
         assert!(!s.on_gpu());
         match &ev[0] {
             Event::Backend {
@@ -306,7 +337,7 @@ mod session {
         let mut f64_runs = runs(Backend::WebGpu);
         f64_runs[1].precision = metaplay::engine::mlp::Precision::F64;
         s.handle(Command::Configure { runs: f64_runs });
-        let ev = s.settle_backend(Ok(&ctx), None);
+        let ev = sine(&mut s).settle_backend_blocking(Ok(&ctx));
         assert!(!s.on_gpu());
         assert!(
             matches!(&ev[0], Event::Backend { notice: Some(n), .. } if n.contains("f32")),
@@ -330,7 +361,12 @@ mod session {
         s.handle(Command::Configure {
             runs: runs(Backend::Auto),
         });
-        let config = s.auto_trial_config(&ctx).expect("a trial on hardware");
+        let mut d = sine(&mut s).backend_decision();
+        d.start();
+        let Next::TimeRun(i) = d.adapter(Ok(adapter_facts(&ctx))) else {
+            panic!("a trial on hardware")
+        };
+        let config = sine(&mut s).run_config(i).expect("the largest run");
         let t0 = std::time::Instant::now();
         let clock = move || t0.elapsed().as_secs_f64() * 1e3;
         let trial = pollster::block_on(metaplay::experiment::session::auto_trial(
@@ -340,7 +376,7 @@ mod session {
         println!("trial on lavapipe: CPU {cpu:.3} ms/it, WebGPU {gpu:.3} ms/it");
         assert!(cpu > 0.0 && gpu > 0.0 && cpu.is_finite() && gpu.is_finite());
         // lavapipe loses by far (BENCHMARKS.md): the real trial keeps the CPU and says why
-        let ev = s.settle_backend_blocking(Ok(&ctx));
+        let ev = sine(&mut s).settle_backend_blocking(Ok(&ctx));
         assert!(!s.on_gpu());
         match &ev[0] {
             Event::Backend {
@@ -360,9 +396,9 @@ mod session {
         s.handle(Command::Configure {
             runs: runs(Backend::Auto),
         });
-        s.settle_backend(Ok(&ctx), Some(&trial(9.0)));
+        settle_with_trial(&mut s, &ctx, trial(9.0));
         assert!(!s.on_gpu());
-        let ev = s.settle_backend(Ok(&ctx), Some(&trial(1.0)));
+        let ev = settle_with_trial(&mut s, &ctx, trial(1.0));
         assert!(s.on_gpu());
         assert!(
             matches!(&ev[0], Event::Backend { label, notice: None }
@@ -381,18 +417,18 @@ mod session {
         s.handle(Command::Configure {
             runs: runs(Backend::WebGpu),
         });
-        s.settle_backend(Ok(&ctx), None);
+        sine(&mut s).settle_backend_blocking(Ok(&ctx));
         assert!(s.on_gpu());
         s.handle(Command::Play);
         let mut clock = 0.0;
         while s.runs().iter().all(|r| r.iter() < 20) {
             clock += 1.0;
             let now = clock;
-            s.gpu_chunk_blocking(usize::MAX, &move || now);
+            sine(&mut s).gpu_chunk_blocking(usize::MAX, &move || now);
         }
         let before: Vec<usize> = s.runs().iter().map(|r| r.iter()).collect();
         ctx.device.destroy();
-        let events = s.gpu_chunk_blocking(usize::MAX, &|| 0.0);
+        let events = sine(&mut s).gpu_chunk_blocking(usize::MAX, &|| 0.0);
         let notice = events.iter().find_map(|e| match e {
             Event::Backend { label, notice } => Some((label.clone(), notice.clone())),
             _ => None,
@@ -512,9 +548,9 @@ mod bandits {
         use metaplay::engine::meta::Algo;
         use metaplay::error::Error;
         use metaplay::experiment::backend::Backend;
-        use metaplay::experiment::bandit_session::LIVE_EPISODES;
         use metaplay::experiment::protocol::{BanditEvaluation, Command, Event};
         use metaplay::experiment::session::Session;
+        use metaplay::experiment::session::LIVE_EPISODES;
         use metaplay::experiment::BanditConfig;
 
         fn evaluations(events: &[Event]) -> Vec<&BanditEvaluation> {
@@ -596,7 +632,7 @@ mod bandits {
         let ev = s
             .bandit_mut()
             .unwrap()
-            .apply_gpu_evaluation(Err(Error::Gpu("the WebGPU device was lost".into())));
+            .apply_gpu_evaluation(Err(Error::device_lost("destroyed")));
         let (label, notice) = backend(&ev);
         assert!(label.starts_with("CPU"), "{label}");
         assert!(notice.unwrap().contains("device was lost"), "{notice:?}");
@@ -616,10 +652,12 @@ mod bandits {
         s.handle(Command::ConfigureBandit {
             config: config.clone(),
         });
-        let ev = s
-            .bandit_mut()
-            .unwrap()
-            .settle_blocking(Err("the browser offers no WebGPU adapter"));
+        let ev =
+            s.bandit_mut()
+                .unwrap()
+                .settle_blocking(Err(metaplay::error::GpuError::NoAdapter(
+                    "the browser offers no WebGPU adapter".into(),
+                )));
         let (label, notice) = backend(&ev);
         assert!(label.starts_with("CPU"), "{label}");
         assert!(

@@ -3,6 +3,8 @@
 
 use std::process::ExitCode;
 
+#[path = "cli/backend.rs"]
+mod backend;
 #[path = "cli/bandit.rs"]
 mod bandit;
 #[path = "cli/bench.rs"]
@@ -122,29 +124,45 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 fn train(args: &TrainArgs) -> Result<(), metaplay::Error> {
     let config = args.settings.config()?;
     let mut runner = Runner::new(config.clone())?;
+    let (on_gpu, status) = backend::place(&mut runner);
     emit(
         args.json,
-        json!({"event": "config", "config": config, "params": runner.learner().params().numel()}),
+        json!({"event": "config", "config": config, "params": runner.learner().params().numel(),
+        "backend": status.label(), "backend_notice": status.notice()}),
     );
     let warmup = (config.iters / 10).min(50);
+    let log_every = args.log_every.max(1);
     let mut times = Vec::with_capacity(config.iters);
     let mut window = 0.0;
     let mut window_len = 0;
     let started = Instant::now();
-    for it in 1..=config.iters {
+    let mut it = 0;
+    while it < config.iters {
         let t0 = Instant::now();
-        let loss = runner.step()?;
-        times.push(t0.elapsed().as_secs_f64() * 1e3);
-        window += loss;
-        window_len += 1;
-        if it % args.log_every.max(1) == 0 || it == config.iters {
-            emit(
-                args.json,
-                json!({"event": "progress", "iter": it, "meta_loss": window / window_len as f64,
-                "elapsed_s": started.elapsed().as_secs_f64()}),
-            );
-            window = 0.0;
-            window_len = 0;
+        // on the GPU: up to the next progress line in one submission, read back once
+        let losses = if on_gpu {
+            let n = (log_every - it % log_every)
+                .min(config.iters - it)
+                .min(backend::MAX_CHUNK);
+            backend::gpu_steps(&mut runner, n)?
+        } else {
+            vec![runner.step()?]
+        };
+        let ms = t0.elapsed().as_secs_f64() * 1e3 / losses.len().max(1) as f64;
+        for loss in losses {
+            it += 1;
+            times.push(ms);
+            window += loss;
+            window_len += 1;
+            if it % log_every == 0 || it == config.iters {
+                emit(
+                    args.json,
+                    json!({"event": "progress", "iter": it, "meta_loss": window / window_len as f64,
+                    "elapsed_s": started.elapsed().as_secs_f64()}),
+                );
+                window = 0.0;
+                window_len = 0;
+            }
         }
     }
     let mut timed: Vec<f64> = times[warmup.min(times.len().saturating_sub(1))..].to_vec();

@@ -4,7 +4,8 @@
 use crate::engine::bandit::{arm_usage, evaluate, BanditLearner, Baseline, Policy, PolicyReport};
 use crate::engine::rng::{rng, Rng, Stream};
 use crate::engine::tasks::{BanditTask, TaskFamily};
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::experiment::divergence::step_or_roll_back;
 use crate::experiment::BanditConfig;
 
 /// A bandit run.
@@ -49,16 +50,8 @@ impl BanditRunner {
     /// One meta-iteration; returns the expected reward per pull after adaptation, or
     /// [`Error::Diverged`] (leaving the run where it was) when a value is not finite.
     pub fn step(&mut self) -> Result<f64> {
-        let before = self.learner.params().clone();
-        let objective = self.learner.step(&mut self.train_rng)?;
-        if !objective.is_finite() || !self.learner.params().all_finite() {
-            self.learner.set_params(before);
-            return Err(Error::Diverged {
-                iter: self.learner.iter(),
-                loss: objective,
-            });
-        }
-        Ok(objective)
+        let rng = &mut self.train_rng;
+        step_or_roll_back(&mut self.learner, |l| l.step(rng))
     }
 
     /// The name of the agent in reports: `agent-<algo>`.

@@ -14,6 +14,7 @@ use crate::engine::tasks::RegressionBatch;
 use crate::engine::tasks::{RegressionFamily, SineFamily};
 use crate::error::{Error, Result};
 use crate::experiment::config::Config;
+use crate::experiment::divergence::step_or_roll_back;
 use crate::experiment::protocol::FitCurves;
 
 /// How a run is evaluated (defaults: the MAML paper and the JAX reference).
@@ -89,12 +90,12 @@ impl Runner {
     /// Moves training to the GPU (before the first iteration). On error the run stays on the CPU.
     #[cfg(feature = "gpu")]
     pub fn attach_gpu(&mut self, ctx: &GpuContext) -> Result<()> {
-        if let Some(why) = crate::experiment::backend::gpu_unsupported(&self.config) {
-            return Err(Error::Gpu(why));
+        if let Some(why) = crate::experiment::backend_decision::gpu_unsupported(&self.config) {
+            return Err(Error::gpu_unsupported(why));
         }
         if self.iter() > 0 {
-            return Err(Error::Gpu(
-                "a run moves to the GPU only before it starts".into(),
+            return Err(Error::gpu_unsupported(
+                "a run moves to the GPU only before it starts",
             ));
         }
         let c = &self.config;
@@ -143,7 +144,7 @@ impl Runner {
             .sample_batch(&mut self.train_rng, c.meta_batch, support, c.k_query);
         match self.gpu.as_mut() {
             Some(g) => g.submit(&batch),
-            None => Err(Error::Gpu("the run is not on the GPU".into())),
+            None => Err(Error::gpu_unsupported("the run is not on the GPU")),
         }
     }
 
@@ -233,16 +234,7 @@ impl Runner {
         let batch = self
             .family
             .sample_batch(&mut self.train_rng, c.meta_batch, support, c.k_query);
-        let before = self.learner.params().clone();
-        let loss = self.learner.step(&batch)?;
-        if !loss.is_finite() || !self.learner.params().all_finite() {
-            self.learner.set_params(before);
-            return Err(Error::Diverged {
-                iter: self.learner.iter(),
-                loss,
-            });
-        }
-        Ok(loss)
+        step_or_roll_back(&mut self.learner, |l| l.step(&batch))
     }
 
     /// Few-shot evaluation on `spec.tasks` fresh tasks with K = `config.k` support points.

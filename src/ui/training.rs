@@ -6,8 +6,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{MessageEvent, Worker};
 
+use crate::experiment::backend_decision::CPU_LABEL;
 use crate::experiment::protocol::{BanditEvaluation, Event, FitCurves};
-use crate::experiment::session::CPU_LABEL;
 
 /// The training state shown by the page (all `Copy` handles).
 #[derive(Clone, Copy)]

@@ -47,7 +47,7 @@ test('bandit view: switch, train the agent, regret and arm charts draw', async (
   await page.waitForSelector('[data-testid="policy-ucb1"]', { timeout: 20000 });
   // out-of-range input is refused with the field and range named
   await setControl(page, 'pulls', 20000);
-  assert.match(await page.textContent('[data-testid="input-problem"]'), /Pulls n.*1–10000/);
+  assert.match(await page.textContent('[data-testid="input-problem"]'), /Pulls n.*1\.\.=10000/);
   await page.setViewportSize({ width: 360, height: 800 });
   await page.waitForTimeout(300);
   await page.screenshot({ path: join(artifacts, 'bandit-360.png'), fullPage: true });

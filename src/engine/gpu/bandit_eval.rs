@@ -63,7 +63,7 @@ pub async fn evaluate_gpu(
     ctx.check()?;
     let k = family.arms;
     if k > MAX_ARMS || k == 0 {
-        return Err(Error::Gpu(format!(
+        return Err(Error::gpu_unsupported(format!(
             "{k} arms; the GPU evaluation takes 1..={MAX_ARMS}"
         )));
     }
@@ -75,7 +75,7 @@ pub async fn evaluate_gpu(
         })
         .collect();
     if agents.len() > 1 {
-        return Err(Error::Gpu("the GPU evaluation takes one agent".into()));
+        return Err(Error::gpu_unsupported("the GPU evaluation takes one agent"));
     }
     let epsilons: Vec<f64> = policies
         .iter()
@@ -85,14 +85,14 @@ pub async fn evaluate_gpu(
         })
         .collect();
     if epsilons.windows(2).any(|w| w[0] != w[1]) {
-        return Err(Error::Gpu("the GPU evaluation takes one ε".into()));
+        return Err(Error::gpu_unsupported("the GPU evaluation takes one ε"));
     }
     let slots = policies.len();
     let invocations = episodes * slots;
     let marks = curve_points(family.pulls, points);
     let largest = (invocations * marks.len().max(1) * 4) as u64;
     if invocations == 0 || largest > ctx.max_buffer_bytes() {
-        return Err(Error::Gpu(format!(
+        return Err(Error::too_large(format!(
             "{episodes} episodes × {slots} policies × {} curve points do not fit this device's \
              buffers ({} bytes at most)",
             marks.len(),
@@ -229,15 +229,15 @@ pub async fn evaluate_gpu(
     #[cfg(not(target_arch = "wasm32"))]
     ctx.device
         .poll(wgpu::PollType::wait_indefinitely())
-        .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+        .map_err(|e| Error::device_lost(format!("waiting for the GPU: {e}")))?;
     rx.await
-        .map_err(|_| Error::Gpu("the readback was cancelled".into()))?
-        .map_err(|e| Error::Gpu(format!("reading results back: {e}")))?;
+        .map_err(|_| Error::device_lost("the readback was cancelled"))?
+        .map_err(|e| Error::device_lost(format!("reading results back: {e}")))?;
     ctx.check()?;
     let words: Vec<[u8; 4]> = {
         let view = slice
             .get_mapped_range()
-            .map_err(|e| Error::Gpu(format!("reading results back: {e:?}")))?;
+            .map_err(|e| Error::device_lost(format!("reading results back: {e:?}")))?;
         view.chunks_exact(4)
             .map(|b| [b[0], b[1], b[2], b[3]])
             .collect()
@@ -249,7 +249,7 @@ pub async fn evaluate_gpu(
         .filter(|w| u32::from_le_bytes(**w) as usize != family.pulls)
         .count();
     if short > 0 {
-        return Err(Error::Gpu(format!(
+        return Err(Error::too_large(format!(
             "the device stopped {short} of {invocations} episodes before their {} pulls (a software adapter's loop limit?)",
             family.pulls
         )));

@@ -68,11 +68,11 @@ impl GpuContext {
             })
             .await
             .map_err(|e| {
-                Error::Gpu(if cfg!(target_arch = "wasm32") {
+                Error::no_adapter(if cfg!(target_arch = "wasm32") {
                     // wgpu lists every native backend it was not built with: not for a banner
                     "the browser offers no WebGPU adapter".to_string()
                 } else {
-                    format!("no WebGPU adapter: {e}")
+                    e.to_string()
                 })
             })?;
         let info = adapter.get_info();
@@ -93,7 +93,7 @@ impl GpuContext {
                 trace: wgpu::Trace::Off,
             })
             .await
-            .map_err(|e| Error::Gpu(format!("the WebGPU device was refused: {e}")))?;
+            .map_err(|e| Error::no_adapter(format!("the WebGPU device was refused: {e}")))?;
         let lost = Arc::new(Mutex::new(None));
         {
             // a validation or out-of-memory error marks the context failed (the run then falls
@@ -130,7 +130,7 @@ impl GpuContext {
     /// Fails when the device is lost.
     pub fn check(&self) -> Result<()> {
         match self.lost() {
-            Some(reason) => Err(Error::Gpu(format!("the device failed: {reason}"))),
+            Some(reason) => Err(Error::device_lost(reason)),
             None => Ok(()),
         }
     }

@@ -59,16 +59,16 @@ impl PendingReadback {
         self.ctx
             .device
             .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+            .map_err(|e| Error::device_lost(format!("waiting for the GPU: {e}")))?;
         let mapped = rx
             .await
-            .map_err(|_| Error::Gpu("the readback was cancelled".into()))?;
+            .map_err(|_| Error::device_lost("the readback was cancelled"))?;
         self.ctx.check()?;
-        mapped.map_err(|e| Error::Gpu(format!("reading results back: {e}")))?;
+        mapped.map_err(|e| Error::device_lost(format!("reading results back: {e}")))?;
         let values: Vec<f32> = {
             let view = slice
                 .get_mapped_range()
-                .map_err(|e| Error::Gpu(format!("reading results back: {e:?}")))?;
+                .map_err(|e| Error::device_lost(format!("reading results back: {e:?}")))?;
             view.chunks_exact(4)
                 .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                 .collect()
@@ -125,7 +125,7 @@ impl GpuLearner {
         let meta_sgd = spec.algo == Algo::MetaSgd;
         let meta_len = if meta_sgd { 2 * p } else { p };
         if params.numel() != meta_len {
-            return Err(Error::Gpu(format!(
+            return Err(Error::gpu_unsupported(format!(
                 "{} meta-parameters given, the network has {meta_len}",
                 params.numel()
             )));
@@ -318,8 +318,8 @@ impl GpuLearner {
                 for s in 0..steps {
                     let start = (s * batch) % support;
                     if batch.min(support - start) != batch {
-                        return Err(Error::Gpu(
-                            "Reptile needs the support set to hold whole inner batches".into(),
+                        return Err(Error::gpu_unsupported(
+                            "Reptile needs the support set to hold whole inner batches",
                         ));
                     }
                     let pts = Points {
@@ -435,7 +435,7 @@ impl GpuLearner {
     /// imported ones.
     pub fn set_params(&mut self, params: &ParamSet) -> Result<()> {
         if params.numel() != self.params_len {
-            return Err(Error::Gpu(format!(
+            return Err(Error::gpu_unsupported(format!(
                 "{} meta-parameters given, the learner has {}",
                 params.numel(),
                 self.params_len
@@ -473,7 +473,7 @@ impl GpuLearner {
     pub fn submit(&mut self, batch: &RegressionBatch) -> Result<()> {
         self.ctx.check()?;
         if self.unread() >= LOSS_RING {
-            return Err(Error::Gpu(format!(
+            return Err(Error::gpu_unsupported(format!(
                 "{LOSS_RING} iterations submitted without a readback"
             )));
         }
@@ -481,7 +481,7 @@ impl GpuLearner {
             || batch.n_support != self.support
             || batch.n_query != self.query
         {
-            return Err(Error::Gpu(format!(
+            return Err(Error::gpu_unsupported(format!(
                 "batch of {}×({}+{}) points, the learner was built for {}×({}+{})",
                 batch.tasks, batch.n_support, batch.n_query, self.tasks, self.support, self.query
             )));

@@ -217,7 +217,7 @@ impl ProgramBuilder {
         let max = self.ctx.max_buffer_bytes();
         for (name, bytes) in &self.buffers {
             if *bytes > max {
-                return Err(Error::Gpu(format!(
+                return Err(Error::too_large(format!(
                     "buffer `{name}` needs {bytes} bytes, the device allows {max}: use fewer tasks or smaller layers"
                 )));
             }

@@ -8,7 +8,11 @@ use crate::experiment::{BanditConfig, Config};
 
 /// The message a control shows for refused `text`.
 fn refusal<C>(s: &Setting<C>, why: &str) -> String {
-    format!("{}: {why} (accepted: {})", s.label, s.accepted())
+    if why.contains(&s.domain.accepted()) {
+        format!("{}: {why}", s.label)
+    } else {
+        format!("{}: {why} (accepted: {})", s.label, s.accepted())
+    }
 }
 
 /// `runs` after the control of `s` took `text` for run `selected` (for every run when `s` is

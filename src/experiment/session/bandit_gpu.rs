@@ -8,17 +8,17 @@
 use crate::engine::bandit::{Policy, PolicyReport};
 use crate::engine::gpu::{evaluate_gpu, GpuContext};
 use crate::engine::tasks::BanditFamily;
-use crate::error::Result;
-use crate::experiment::backend::{Backend, Trial};
-use crate::experiment::bandit_session::{BanditSession, CURVE_POINTS, LIVE_EPISODES};
+use crate::error::{Error, GpuError, Result};
+use crate::experiment::backend::Trial;
+use crate::experiment::backend_decision::{BackendDecision, Next, Status, Workload};
 use crate::experiment::protocol::Event;
-use crate::experiment::session::CPU_LABEL;
+use crate::experiment::session::bandit::{BanditSession, CURVE_POINTS};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::experiment::session::sine_gpu::adapter_facts;
+use crate::experiment::session::sine_gpu::backend_event;
 
 /// Episodes per policy `auto` times on the CPU.
 const TRIAL_EPISODES: usize = 500;
-
-/// The unit of a bandit [`Trial`]: ms per 1000 episodes (of any policy).
-const TRIAL_UNIT: &str = "ms/1000 episodes";
 
 /// An evaluation to run on the GPU, detached from the session so that the worker can await it.
 #[derive(Clone, Debug)]
@@ -94,10 +94,17 @@ impl BanditSession {
         }
     }
 
-    /// The evaluation that moves the session to the GPU: every policy over all the config's
-    /// episodes (`None` when the config asks for the CPU).
-    pub fn gpu_setup(&self) -> Option<GpuEvaluation> {
-        (self.config().backend != Backend::Cpu).then(|| self.gpu_evaluation(self.all_policies()))
+    /// The backend decision for the evaluations ([`BackendDecision`]): the worker and
+    /// [`BanditSession::settle_blocking`] drive it.
+    pub fn backend_decision(&self) -> BackendDecision {
+        let c = self.config();
+        BackendDecision::new(c.backend, Workload::Evaluation(Box::new(c.clone())))
+    }
+
+    /// The evaluation that moves the session to the GPU ([`Next::EvaluateOnGpu`]): every policy
+    /// over all the config's episodes.
+    pub fn gpu_setup(&self) -> GpuEvaluation {
+        self.gpu_evaluation(self.all_policies())
     }
 
     /// The agent's due re-evaluation and the device to run it on (`None` when none is due).
@@ -116,114 +123,92 @@ impl BanditSession {
         (clock() - start) * 1000.0 / (n * policies.len()) as f64
     }
 
-    /// Settles on the CPU, `why` the GPU is not used: the status label (a notice when WebGPU
-    /// was asked for) and the CPU evaluation when it has not been made yet.
-    pub fn settle_cpu(&mut self, why: &str) -> Vec<Event> {
-        let (label, notice) = match self.config().backend {
-            Backend::Cpu => (CPU_LABEL.to_string(), None),
-            Backend::Auto => (format!("{CPU_LABEL} · auto: {why}"), None),
-            Backend::WebGpu => (
-                CPU_LABEL.to_string(),
-                Some(format!(
-                    "WebGPU is not available here ({why}); the bandit evaluation runs on the CPU instead."
-                )),
-            ),
-        };
-        self.evaluate_on_cpu_labelled(label, notice)
-    }
-
-    /// The backend event, then the CPU evaluation unless the CPU has already made it.
-    fn evaluate_on_cpu_labelled(&mut self, label: String, notice: Option<String>) -> Vec<Event> {
-        let mut events = vec![Event::Backend { label, notice }];
+    /// Settles on the CPU ([`Next::Settle`] without the GPU): the status event, then the CPU
+    /// evaluation unless the CPU has already made it.
+    pub fn place_on_cpu(&mut self, status: &Status) -> Vec<Event> {
+        let mut events = vec![backend_event(status)];
         if self.baselines.is_empty() || self.on_gpu() {
             events.push(self.evaluate_on_cpu());
         }
         events
     }
 
-    /// Takes [`BanditSession::gpu_setup`]'s `result`, run on `ctx` in `gpu_ms` (wall): with
-    /// `webgpu` the evaluations move to the GPU; with `auto` only when the GPU was at least
-    /// [`crate::experiment::backend::AUTO_GPU_MARGIN`] times faster per episode than the CPU
-    /// (`cpu_ms_per_1000`, from [`BanditSession::cpu_ms_per_1000_episodes`]). Returns the events.
+    /// Takes [`BanditSession::gpu_setup`]'s `result`, run on `ctx` in `gpu_ms` (wall), into the
+    /// decision: `webgpu` keeps the GPU unless it failed; `auto` compares it with the CPU's
+    /// `cpu_ms_per_1000` ([`BanditSession::cpu_ms_per_1000_episodes`]). Returns the events.
     pub fn settle_gpu(
         &mut self,
+        decision: &BackendDecision,
         ctx: &GpuContext,
         setup: &GpuEvaluation,
         result: Result<Vec<PolicyReport>>,
         gpu_ms: f64,
         cpu_ms_per_1000: Option<f64>,
     ) -> Vec<Event> {
-        let trial = cpu_ms_per_1000.map(|cpu_ms| Trial {
-            cpu_ms,
-            gpu_ms: result
-                .as_ref()
-                .map(|_| gpu_ms * 1000.0 / setup.size().max(1) as f64)
-                .map_err(|e| e.to_string()),
-        });
-        let suffix = match &trial {
-            Some(t) => format!(" · auto: {}", t.summary_in(TRIAL_UNIT)),
-            None => String::new(),
+        let next = match cpu_ms_per_1000 {
+            Some(cpu_ms) => decision.timed(Trial {
+                cpu_ms,
+                gpu_ms: result
+                    .as_ref()
+                    .map(|_| gpu_ms * 1000.0 / setup.size().max(1) as f64)
+                    .map_err(|e| e.to_string()),
+            }),
+            None => decision.evaluated(result.as_ref().map(|_| ()).map_err(gpu_error)),
         };
-        let mut reports = match (result, &trial) {
-            (Ok(reports), None) => reports,
-            (Ok(reports), Some(t)) if t.gpu_wins() => reports,
-            (_, Some(_)) => {
-                return self.evaluate_on_cpu_labelled(format!("{CPU_LABEL}{suffix}"), None)
-            }
-            (Err(e), None) => {
-                let notice = format!(
-                    "{e}; the bandit evaluation runs on the CPU instead ({} episodes per policy).",
-                    self.config().episodes.min(LIVE_EPISODES)
-                );
-                return self.evaluate_on_cpu_labelled(CPU_LABEL.to_string(), Some(notice));
-            }
+        let Next::Settle { gpu, status } = next else {
+            return vec![];
         };
-        let agent = reports.pop().into_iter().collect();
-        self.baselines = reports;
-        self.gpu = Some(ctx.clone());
-        self.eval_due = false;
-        vec![
-            Event::Backend {
-                label: format!("evaluation on {}{suffix}", ctx.info.label()),
-                notice: None,
-            },
-            self.evaluation_with(agent),
-        ]
+        match (gpu, result) {
+            (true, Ok(mut reports)) => {
+                let agent = reports.pop().into_iter().collect();
+                self.baselines = reports;
+                self.gpu = Some(ctx.clone());
+                self.eval_due = false;
+                vec![backend_event(&status), self.evaluation_with(agent)]
+            }
+            _ => self.place_on_cpu(&status),
+        }
     }
 
     /// Takes the due re-evaluation's `result` ([`BanditSession::gpu_due`]); after a GPU failure
-    /// the evaluations go on on the CPU, with a notice.
+    /// the evaluations go on on the CPU.
     pub fn apply_gpu_evaluation(&mut self, result: Result<Vec<PolicyReport>>) -> Vec<Event> {
         self.eval_due = false;
         match result {
             Ok(agent) => vec![self.evaluation_with(agent)],
-            Err(e) => vec![
-                Event::Backend {
-                    label: CPU_LABEL.to_string(),
-                    notice: Some(format!(
-                        "{e}. The bandit evaluation goes on on the CPU ({} episodes per policy).",
-                        self.config().episodes.min(LIVE_EPISODES)
-                    )),
-                },
-                self.evaluate_on_cpu(),
-            ],
+            Err(e) => {
+                let status = self.backend_decision().failed(gpu_error(&e), None);
+                vec![backend_event(&status), self.evaluate_on_cpu()]
+            }
         }
     }
 
-    /// Natively: settles the evaluation backend as the worker does (CLI, tests).
+    /// Natively: drives the backend decision to the end on `adapter` (or why there is none) as
+    /// the worker does (CLI, tests).
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn settle_blocking(&mut self, ctx: std::result::Result<&GpuContext, &str>) -> Vec<Event> {
-        let (ctx, setup) = match (ctx, self.gpu_setup()) {
-            (Ok(ctx), Some(setup)) => (ctx, setup),
-            (Err(why), _) => return self.settle_cpu(why),
-            (Ok(_), None) => return self.settle_cpu("not asked for"),
-        };
-        let t0 = std::time::Instant::now();
-        let clock = move || t0.elapsed().as_secs_f64() * 1e3;
-        let cpu =
-            (self.config().backend == Backend::Auto).then(|| self.cpu_ms_per_1000_episodes(clock));
-        let (result, gpu_ms) = pollster::block_on(setup.run_timed(ctx, cpu.is_some(), clock));
-        self.settle_gpu(ctx, &setup, result, gpu_ms, cpu)
+    pub fn settle_blocking(
+        &mut self,
+        adapter: std::result::Result<&GpuContext, GpuError>,
+    ) -> Vec<Event> {
+        let mut decision = self.backend_decision();
+        let mut next = decision.start();
+        loop {
+            next = match next {
+                Next::RequestAdapter => decision.adapter(adapter.clone().map(adapter_facts)),
+                Next::EvaluateOnGpu { time_cpu } => {
+                    let Ok(ctx) = adapter else { break vec![] };
+                    let t0 = std::time::Instant::now();
+                    let clock = move || t0.elapsed().as_secs_f64() * 1e3;
+                    let cpu = time_cpu.then(|| self.cpu_ms_per_1000_episodes(clock));
+                    let setup = self.gpu_setup();
+                    let (result, gpu_ms) =
+                        pollster::block_on(setup.run_timed(ctx, cpu.is_some(), clock));
+                    break self.settle_gpu(&decision, ctx, &setup, result, gpu_ms, cpu);
+                }
+                Next::TimeRun(_) => break vec![],
+                Next::Settle { status, .. } => break self.place_on_cpu(&status),
+            }
+        }
     }
 
     /// Natively: runs the due re-evaluation, if any (CLI, tests).
@@ -236,5 +221,13 @@ impl BanditSession {
             }
             None => vec![],
         }
+    }
+}
+
+/// The typed GPU failure of `e` (any other failure counts as a lost device).
+pub fn gpu_error(e: &Error) -> GpuError {
+    match e {
+        Error::Gpu(g) => g.clone(),
+        other => GpuError::DeviceLost(other.to_string()),
     }
 }

@@ -1,21 +1,21 @@
 //! The session's GPU path: runs move to a [`GpuContext`] after `Configure`; each chunk submits
-//! a batch of iterations per run ([`Session::gpu_submit`]), the caller awaits the readbacks
-//! (asynchronously in the worker), and [`Session::gpu_apply`] turns them into the same events
+//! a batch of iterations per run ([`SineSession::gpu_submit`]), the caller awaits the readbacks
+//! (asynchronously in the worker), and [`SineSession::gpu_apply`] turns them into the same events
 //! as a CPU chunk. Any GPU failure rebuilds the runs on the CPU with a notice.
 
 use crate::engine::gpu::{GpuContext, PendingReadback, Readback, LOSS_RING};
-use crate::error::{Error, Result};
-use crate::experiment::backend::{auto_plan, AutoPlan, Backend, Trial};
+use crate::error::{Error, GpuError, Result};
+use crate::experiment::backend::{Backend, Trial};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::experiment::backend_decision::Next;
+use crate::experiment::backend_decision::{AdapterFacts, BackendDecision, Status, Workload};
 use crate::experiment::config::Config;
 use crate::experiment::protocol::Event;
 use crate::experiment::runner::Runner;
-use crate::experiment::session::Session;
+use crate::experiment::session::SineSession;
 
 /// Wall time a GPU chunk aims at (submission plus readback), in ms.
 const GPU_CHUNK_MS: f64 = 100.0;
-
-/// The status-bar label of the CPU backend.
-pub const CPU_LABEL: &str = "CPU (candle)";
 
 /// Meta-iterations `auto` times on each backend (after as many untimed ones, which on the GPU
 /// include building the pipelines).
@@ -62,7 +62,7 @@ pub async fn gpu_ms_per_iter(
         }
         let pending = r
             .readback()
-            .ok_or_else(|| Error::Gpu("the timed run is not on the GPU".into()))?;
+            .ok_or_else(|| Error::gpu_unsupported("the timed run is not on the GPU"))?;
         pending.wait().await?;
     }
     Ok(((clock() - start) / iters.max(1) as f64, dispatches))
@@ -79,23 +79,68 @@ pub async fn auto_trial(ctx: &GpuContext, config: &Config, clock: impl Fn() -> f
     }
 }
 
-impl Session {
-    /// The backend the configured runs ask for (`None` for bandits or before `Configure`).
-    pub fn requested_backend(&self) -> Option<Backend> {
-        self.runs.first().map(|r| r.config().backend)
+/// What the backend decision needs to know of an adapter.
+pub fn adapter_facts(ctx: &GpuContext) -> AdapterFacts {
+    AdapterFacts {
+        label: ctx.info.label(),
+        software: ctx.info.is_software(),
+    }
+}
+
+/// The status bar's event for `status` (its label and notice, formatted in one place).
+pub fn backend_event(status: &Status) -> Event {
+    Event::Backend {
+        label: status.label(),
+        notice: status.notice(),
+    }
+}
+
+/// Natively: drives `decision` for sine `runs` to the end on `adapter`, timing both backends
+/// when `auto` asks (CLI, tests). Returns whether to train on the GPU and the status.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn decide_blocking(
+    mut decision: BackendDecision,
+    adapter: std::result::Result<&GpuContext, GpuError>,
+    runs: &[Config],
+) -> (bool, Status) {
+    let mut next = decision.start();
+    loop {
+        next = match next {
+            Next::RequestAdapter => decision.adapter(adapter.clone().map(adapter_facts)),
+            Next::TimeRun(i) => match (&adapter, runs.get(i)) {
+                (Ok(ctx), Some(config)) => {
+                    let t0 = std::time::Instant::now();
+                    let clock = move || t0.elapsed().as_secs_f64() * 1e3;
+                    decision.timed(pollster::block_on(auto_trial(ctx, config, clock)))
+                }
+                _ => {
+                    return (
+                        false,
+                        decision.failed(GpuError::NoAdapter("none".into()), None),
+                    )
+                }
+            },
+            Next::EvaluateOnGpu { .. } => {
+                let why = GpuError::Unsupported("sine runs are not evaluations".into());
+                return (false, decision.failed(why, None));
+            }
+            Next::Settle { gpu, status } => return (gpu, status),
+        }
+    }
+}
+
+impl SineSession {
+    /// The backend decision for these runs ([`BackendDecision`]): the worker and
+    /// [`SineSession::settle_backend_blocking`] drive it, then [`SineSession::place`] the runs.
+    pub fn backend_decision(&self) -> BackendDecision {
+        let configs: Vec<Config> = self.runs.iter().map(|r| r.config().clone()).collect();
+        let requested = configs.first().map_or(Backend::Cpu, |c| c.backend);
+        BackendDecision::new(requested, Workload::Training(configs))
     }
 
-    /// With `auto` and this adapter: the configuration to time on both backends before
-    /// [`Session::settle_backend`] can decide (`None` when no trial is needed).
-    pub fn auto_trial_config(&self, ctx: &GpuContext) -> Option<Config> {
-        if self.requested_backend() != Some(Backend::Auto) {
-            return None;
-        }
-        let configs: Vec<_> = self.runs.iter().map(|r| r.config().clone()).collect();
-        match auto_plan(&configs, ctx.info.is_software()) {
-            AutoPlan::Trial(i) => configs.into_iter().nth(i),
-            AutoPlan::Cpu(_) => None,
-        }
+    /// The configuration of run `index`, for `auto`'s timing ([`Next::TimeRun`]).
+    pub fn run_config(&self, index: usize) -> Option<Config> {
+        self.runs.get(index).map(|r| r.config().clone())
     }
 
     /// True when the runs train on the GPU.
@@ -103,58 +148,21 @@ impl Session {
         self.runs.first().is_some_and(Runner::on_gpu)
     }
 
-    /// Settles the backend once the GPU adapter is known (`ctx`, or why there is none):
-    /// moves the runs to the GPU when they ask for it (`auto`: only when `trial`, the timing of
-    /// [`Session::auto_trial_config`], says the GPU is clearly faster), and returns the
+    /// Carries out a settled decision ([`Next::Settle`]): moves the runs to `ctx` when `gpu`
+    /// says so (a failure there keeps them on the CPU, as the decision says), and returns the
     /// [`Event::Backend`] to show.
-    pub fn settle_backend(
-        &mut self,
-        ctx: std::result::Result<&GpuContext, &str>,
-        trial: Option<&Trial>,
-    ) -> Vec<Event> {
-        let Some(requested) = self.requested_backend() else {
-            return vec![];
+    pub fn place(&mut self, gpu: bool, status: Status, ctx: Option<&GpuContext>) -> Vec<Event> {
+        let status = match (gpu, ctx) {
+            (true, Some(ctx)) => match self.attach(ctx) {
+                Ok(()) => status,
+                Err(Error::Gpu(e)) => self.backend_decision().failed(e, None),
+                Err(e) => self
+                    .backend_decision()
+                    .failed(GpuError::DeviceLost(e.to_string()), None),
+            },
+            _ => status,
         };
-        let configs: Vec<_> = self.runs.iter().map(|r| r.config().clone()).collect();
-        let (label, notice) = match (requested, ctx) {
-            (Backend::Cpu, _) => (CPU_LABEL.to_string(), None),
-            (Backend::Auto, Err(_)) => (format!("{CPU_LABEL} · auto: no WebGPU here"), None),
-            (Backend::WebGpu, Err(why)) => (
-                CPU_LABEL.to_string(),
-                Some(format!(
-                    "WebGPU is not available here ({why}); training on the CPU instead."
-                )),
-            ),
-            (Backend::Auto, Ok(ctx)) => {
-                match (auto_plan(&configs, ctx.info.is_software()), trial) {
-                    (AutoPlan::Cpu(why), _) => (format!("{CPU_LABEL} · auto: {why}"), None),
-                    (AutoPlan::Trial(_), None) => (
-                        format!("{CPU_LABEL} · auto: the backends were not timed"),
-                        None,
-                    ),
-                    (AutoPlan::Trial(_), Some(t)) if !t.gpu_wins() => {
-                        (format!("{CPU_LABEL} · auto: {}", t.summary()), None)
-                    }
-                    (AutoPlan::Trial(_), Some(t)) => {
-                        self.attach_labelled(ctx, format!(" · auto: {}", t.summary()))
-                    }
-                }
-            }
-            (_, Ok(ctx)) => self.attach_labelled(ctx, String::new()),
-        };
-        vec![Event::Backend { label, notice }]
-    }
-
-    /// Moves the runs to `ctx`: the status label (the adapter's, then `suffix`) and no notice,
-    /// or the CPU's label and why it failed.
-    fn attach_labelled(&mut self, ctx: &GpuContext, suffix: String) -> (String, Option<String>) {
-        match self.attach(ctx) {
-            Ok(()) => (format!("{}{suffix}", ctx.info.label()), None),
-            Err(e) => (
-                CPU_LABEL.to_string(),
-                Some(format!("{e}; training on the CPU instead.")),
-            ),
-        }
+        vec![backend_event(&status)]
     }
 
     fn attach(&mut self, ctx: &GpuContext) -> Result<()> {
@@ -248,20 +256,20 @@ impl Session {
                     self.stopped[i] = true;
                     events.push(Event::Diverged {
                         run: i,
-                        message: self.diverged_message(i, e),
+                        message: self.diverged_message(i, &e),
                     });
                 }
                 Err(e) => {
                     // the device failed: every run goes on on the CPU from its last readback
                     self.runs.iter_mut().for_each(Runner::detach_gpu);
                     let at = self.runs.iter().map(Runner::iter).min().unwrap_or(0);
-                    events.push(Event::Backend {
-                        label: CPU_LABEL.to_string(),
-                        notice: Some(format!(
-                            "{e}. Training goes on on the CPU from iteration {at} (the optimiser's moments start afresh)."
-                        )),
-                    });
-                    events.push(self.progress(losses, validation, 0.0, 0.0));
+                    let error = match e {
+                        Error::Gpu(g) => g,
+                        other => GpuError::DeviceLost(other.to_string()),
+                    };
+                    let status = self.backend_decision().failed(error, Some(at));
+                    events.push(backend_event(&status));
+                    events.push(self.progress(losses, validation, 0, 0.0));
                     return events;
                 }
             }
@@ -274,36 +282,26 @@ impl Session {
         {
             self.playing = false;
         }
-        let (rate, ms) = if elapsed_ms > 0.0 && steps > 0 {
-            // every run advanced in the same wall time: iterations of all runs per second
-            (steps as f64 / elapsed_ms * 1e3, elapsed_ms / steps as f64)
-        } else {
-            (0.0, 0.0)
-        };
         if elapsed_ms > 0.0 && steps > 0 {
             let per_run = (steps as f64 / n.max(1) as f64).max(1.0);
             let target = per_run * GPU_CHUNK_MS / elapsed_ms;
             self.gpu_chunk = (target.round() as usize).clamp(1, LOSS_RING);
         }
-        events.push(self.progress(losses, validation, rate, ms));
+        events.push(self.progress(losses, validation, steps, elapsed_ms));
         events.extend(self.fit_event());
         events
     }
 
-    /// Natively: [`Session::settle_backend`], timing both backends first when `auto` needs it
-    /// (CLI, tests).
+    /// Natively: drives the backend decision to the end on `adapter` (or why there is none),
+    /// timing both backends when `auto` asks, and places the runs (CLI, tests).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn settle_backend_blocking(
         &mut self,
-        ctx: std::result::Result<&GpuContext, &str>,
+        adapter: std::result::Result<&GpuContext, GpuError>,
     ) -> Vec<Event> {
-        let trial = ctx.ok().and_then(|ctx| {
-            let config = self.auto_trial_config(ctx)?;
-            let t0 = std::time::Instant::now();
-            let clock = move || t0.elapsed().as_secs_f64() * 1e3;
-            Some(pollster::block_on(auto_trial(ctx, &config, clock)))
-        });
-        self.settle_backend(ctx, trial.as_ref())
+        let configs: Vec<Config> = self.runs.iter().map(|r| r.config().clone()).collect();
+        let (gpu, status) = decide_blocking(self.backend_decision(), adapter.clone(), &configs);
+        self.place(gpu, status, adapter.ok())
     }
 
     /// Natively: one GPU chunk, waiting for the device (CLI, tests).

@@ -5,35 +5,34 @@
 use crate::engine::bandit::PolicyReport;
 use crate::error::Error;
 use crate::experiment::backend::Backend;
+use crate::experiment::divergence::diverged_message;
 use crate::experiment::loss_log::LossLog;
+use crate::experiment::params_file::from_safetensors;
 use crate::experiment::protocol::{BanditEvaluation, Event};
+use crate::experiment::session::{export_file, progress_event};
 use crate::experiment::{BanditConfig, BanditRunner};
-
-#[cfg(feature = "gpu")]
-mod gpu;
-#[cfg(feature = "gpu")]
-pub use gpu::GpuEvaluation;
 
 /// Evaluation episodes per policy on the CPU in the playground (the GPU evaluates all of the
 /// config's episodes; the CLI too).
 pub const LIVE_EPISODES: usize = 2000;
 /// Points on each regret curve.
-const CURVE_POINTS: usize = 100;
+pub(super) const CURVE_POINTS: usize = 100;
 /// Episodes behind each arm-usage figure.
 const USAGE_EPISODES: usize = 200;
 
 /// A bandit experiment in the worker.
 pub struct BanditSession {
-    runner: BanditRunner,
-    baselines: Vec<PolicyReport>,
+    pub(super) runner: BanditRunner,
+    pub(super) baselines: Vec<PolicyReport>,
     baseline_usage: Vec<Vec<f64>>,
     stopped: bool,
+    playing: bool,
     log: LossLog,
     /// The agent is due a re-evaluation on the GPU (training waits for it).
-    eval_due: bool,
+    pub(super) eval_due: bool,
     /// The device the evaluations run on, when they run on the GPU.
     #[cfg(feature = "gpu")]
-    gpu: Option<crate::engine::gpu::GpuContext>,
+    pub(super) gpu: Option<crate::engine::gpu::GpuContext>,
 }
 
 impl BanditSession {
@@ -52,18 +51,78 @@ impl BanditSession {
             baselines: Vec::new(),
             baseline_usage,
             stopped: false,
+            playing: false,
             log: LossLog::default(),
             eval_due: false,
             #[cfg(feature = "gpu")]
             gpu: None,
         };
         let wants_gpu = cfg!(feature = "gpu") && session.config().backend == Backend::WebGpu;
-        let events = if wants_gpu {
-            vec![]
-        } else {
-            vec![session.evaluate_on_cpu()]
-        };
+        let mut events = vec![session.progress(vec![], 0, 0.0)];
+        if !wants_gpu {
+            events.push(session.evaluate_on_cpu());
+        }
         Ok((session, events))
+    }
+
+    /// True while training should continue.
+    pub fn playing(&self) -> bool {
+        self.playing
+    }
+
+    /// Starts or stops training.
+    pub fn set_playing(&mut self, playing: bool) {
+        self.playing = playing;
+    }
+
+    /// Stops training; returns where it stopped.
+    pub fn pause(&mut self) -> Vec<Event> {
+        self.playing = false;
+        vec![self.progress(vec![], 0, 0.0)]
+    }
+
+    /// One meta-iteration of the agent.
+    pub fn step(&mut self) -> Vec<Event> {
+        self.playing = false;
+        let mut events = self.chunk(f64::INFINITY, 1, &|| 0.0);
+        events.extend(self.flush_logs());
+        events
+    }
+
+    /// The agent's meta-parameters as a safetensors file.
+    pub fn export_params(&self, link: String) -> Vec<Event> {
+        export_file(&[self.runner.learner().params()], link)
+    }
+
+    /// Replaces the agent's meta-parameters with a file's, then re-evaluates it.
+    pub fn import_params(&mut self, bytes: &[u8]) -> Vec<Event> {
+        self.playing = false;
+        let expected = self.runner.learner().params().clone();
+        match from_safetensors(bytes, &[&expected]) {
+            Ok(mut sets) => {
+                self.runner.learner_mut().set_params(sets.remove(0));
+                let mut events = vec![Event::Imported {
+                    message: "meta-parameters of the bandit agent loaded".into(),
+                }];
+                events.extend(self.request_evaluation());
+                events
+            }
+            Err(e) => vec![Event::Error {
+                message: e.to_string(),
+            }],
+        }
+    }
+
+    fn progress(&self, points: Vec<(usize, f64)>, steps: usize, elapsed_ms: f64) -> Event {
+        let iters = vec![self.runner.iter()];
+        progress_event(
+            iters,
+            vec![points],
+            vec![vec![]],
+            steps,
+            elapsed_ms,
+            self.playing,
+        )
     }
 
     /// The configuration.
@@ -141,7 +200,7 @@ impl BanditSession {
 
     /// The evaluation event for `agent`'s reports beside the cached classical policies (the arm
     /// usage is always counted on the CPU: a few hundred episodes on one bandit).
-    fn evaluation_with(&self, agent: Vec<PolicyReport>) -> Event {
+    pub(super) fn evaluation_with(&self, agent: Vec<PolicyReport>) -> Event {
         let r = &self.runner;
         let mut reports = self.baselines.clone();
         reports.extend(agent);
@@ -163,13 +222,14 @@ impl BanditSession {
     }
 
     /// Meta-iterations until `budget_ms` has passed (by `clock`) or `max_steps` are done.
-    /// Returns `(new (iteration, reward per pull) points, steps, events)`.
+    /// Returns one progress event (the new `(iteration, reward per pull)` points) first, then
+    /// the evaluations and whatever else happened.
     pub fn chunk(
         &mut self,
         budget_ms: f64,
         max_steps: usize,
         clock: &dyn Fn() -> f64,
-    ) -> (Vec<(usize, f64)>, usize, Vec<Event>) {
+    ) -> Vec<Event> {
         let start = clock();
         let mut steps = 0usize;
         let mut points = Vec::new();
@@ -191,13 +251,8 @@ impl BanditSession {
                 }
                 Err(e) => {
                     self.stopped = true;
-                    let message = match e {
-                        Error::Diverged { iter, loss } => format!(
-                            "the bandit agent ({}) diverged at iteration {iter}: meta-objective {loss}. The inner step size or meta learning rate is probably too high; lower it and reset.",
-                            self.runner.config().algo.name()
-                        ),
-                        other => other.to_string(),
-                    };
+                    let who = format!("the bandit agent ({})", self.runner.config().algo.name());
+                    let message = diverged_message(&who, "meta-objective", &e);
                     events.push(Event::Diverged { run: 0, message });
                 }
             }
@@ -205,11 +260,16 @@ impl BanditSession {
                 break;
             }
         }
-        (points, steps, events)
+        if self.finished() {
+            self.playing = false;
+        }
+        events.insert(0, self.progress(points, steps, clock() - start));
+        events
     }
 
-    /// The pending logged mean, if any (after a single step).
-    pub fn flush_log(&mut self) -> Option<(usize, f64)> {
-        self.log.flush(self.runner.iter())
+    /// The pending logged mean as a progress event, if any (after a single step).
+    pub fn flush_logs(&mut self) -> Option<Event> {
+        let point = self.log.flush(self.runner.iter())?;
+        Some(self.progress(vec![point], 0, 0.0))
     }
 }
