@@ -1,6 +1,6 @@
 //! The web worker that trains: owns a [`Session`], receives [`Command`]s, and posts one batch of
 //! [`Event`]s per ~50 ms chunk, yielding to the event loop between chunks so commands (Pause)
-//! get through (toolchain.md: a microtask yield would starve them). The yield is a message to
+//! get through (a microtask yield would starve them: measured with Trunk 0.22 and Leptos 0.8). The yield is a message to
 //! itself on a `MessageChannel`: a task like `setTimeout(0)`, without its 4 ms clamp.
 //!
 //! On the WebGPU backend a chunk submits a batch of iterations and awaits their readback

@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 use super::{RegressionFamily, TaskFamily};
 use crate::engine::rng::Rng;
 
+/// The inputs of both sine families: x in [−5, 5] (both papers).
+pub const INPUT_RANGE: (f64, f64) = (-5.0, 5.0);
+
 /// Which paper's sine distribution.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SineVariant {
@@ -54,7 +57,8 @@ impl SineFamily {
     }
 
     fn grid(i: usize) -> f64 {
-        -5.0 + 10.0 * i as f64 / (REPTILE_GRID - 1) as f64
+        let (lo, hi) = INPUT_RANGE;
+        lo + (hi - lo) * i as f64 / (REPTILE_GRID - 1) as f64
     }
 }
 
@@ -78,7 +82,7 @@ impl RegressionFamily for SineFamily {
     fn sample_inputs(&self, rng: &mut Rng, n: usize) -> Vec<f64> {
         match self.variant {
             SineVariant::Maml => {
-                let u = Uniform::new(-5.0, 5.0).expect("valid range");
+                let u = Uniform::new(INPUT_RANGE.0, INPUT_RANGE.1).expect("valid range");
                 (0..n).map(|_| u.sample(rng)).collect()
             }
             SineVariant::Reptile => {
@@ -102,6 +106,6 @@ impl RegressionFamily for SineFamily {
     }
 
     fn input_range(&self) -> (f64, f64) {
-        (-5.0, 5.0)
+        INPUT_RANGE
     }
 }
