@@ -23,11 +23,6 @@ const AGENT_ALGOS: [Algo; 5] = [
     Algo::Scratch,
 ];
 
-/// The experiment a fresh bandit view shows: dependent arms, medium difficulty, MAML.
-pub fn default_bandit() -> BanditConfig {
-    BanditConfig::new(BanditSetting::DependentMedium, Algo::Maml)
-}
-
 fn setting_label(s: BanditSetting) -> &'static str {
     match s {
         BanditSetting::Independent => "Independent arms · μ ~ U[0,1] (RL²)",
