@@ -6,7 +6,7 @@ use web_sys::{MouseEvent, Worker};
 
 use super::bandit_view::BanditView;
 use super::charts::{self, css_color, LossSeries, PlotArea};
-use super::controls::{algo_label, with_algo, Controls, Mode};
+use super::controls::{algo_label, with_algo, Controls};
 use super::export::ExportBar;
 use super::share::{read_link, write_link, ShareBar};
 use super::training::Training;
@@ -45,10 +45,7 @@ pub fn App() -> impl IntoView {
     // The link is the experiment: read it once, validate it, and report what was wrong.
     let (initial, initial_problems, from_link) = read_link();
     let runs = RwSignal::new(initial.runs.clone());
-    let mode = RwSignal::new(match initial.family {
-        Family::Sine => Mode::Sine,
-        Family::Bandit => Mode::Bandit,
-    });
+    let family = RwSignal::new(initial.family);
     let bandit = RwSignal::new(initial.bandit.clone());
     let link_problems = RwSignal::new(initial_problems);
     let embed = initial.view.embed;
@@ -125,7 +122,7 @@ pub fn App() -> impl IntoView {
     };
     let reset = move || {
         training.clear_run();
-        if mode.get_untracked() == Mode::Bandit {
+        if family.get_untracked() == Family::Bandit {
             bandit_eval.set(None);
             send(
                 worker,
@@ -150,10 +147,7 @@ pub fn App() -> impl IntoView {
     };
     // The URL follows every change (no reload).
     let experiment = move || Experiment {
-        family: match mode.get() {
-            Mode::Sine => Family::Sine,
-            Mode::Bandit => Family::Bandit,
-        },
+        family: family.get(),
         runs: runs.get(),
         bandit: bandit.get(),
         view: ViewState {
@@ -186,10 +180,7 @@ pub fn App() -> impl IntoView {
     let apply_preset = Callback::new(move |q: String| {
         let (e, problems) = url::decode(&q);
         link_problems.set(problems);
-        mode.set(match e.family {
-            Family::Sine => Mode::Sine,
-            Family::Bandit => Mode::Bandit,
-        });
+        family.set(e.family);
         fit_steps.set(e.view.fit_steps);
         log_scale.set(e.view.log_scale);
         task_index.set(e.view.task_index);
@@ -202,7 +193,7 @@ pub fn App() -> impl IntoView {
     Effect::new(move |_| {
         runs.track();
         bandit.track();
-        mode.track();
+        family.track();
         if ready.get() {
             reset();
         }
@@ -322,9 +313,9 @@ pub fn App() -> impl IntoView {
     };
 
     let max_iter = move || iters.with(|i| i.iter().copied().max().unwrap_or(0));
-    let total_iters = move || match mode.get() {
-        Mode::Bandit => bandit.with(|b| b.iters),
-        Mode::Sine => runs.with(|r| r.iter().map(|c| c.iters).max().unwrap_or(1)),
+    let total_iters = move || match family.get() {
+        Family::Bandit => bandit.with(|b| b.iters),
+        Family::Sine => runs.with(|r| r.iter().map(|c| c.iters).max().unwrap_or(1)),
     };
     let legend = move || {
         runs.get()
@@ -434,14 +425,14 @@ pub fn App() -> impl IntoView {
         {move || backend_notice.get().map(|n| view! { <div class="banner notice" data-testid="backend-notice" role="status">{n}</div> })}
         {move || imported.get().map(|m| view! { <div class="banner notice" data-testid="import-status" role="status">{m}</div> })}
         {move || problem.get().map(|p| view! { <div class="banner problem" data-testid="input-problem" role="status">{p}</div> })}
-        <Show when=move || mode.get() == Mode::Sine fallback=move || view! {
-            <BanditView config=bandit evaluation=bandit_eval rewards=losses problem=problem error=error mode=mode resized=resized />
+        <Show when=move || family.get() == Family::Sine fallback=move || view! {
+            <BanditView config=bandit evaluation=bandit_eval rewards=losses problem=problem error=error family=family resized=resized />
         }>
         <div class="layout">
             <aside>
                 <ul class="runs" aria-label="Runs">{legend}</ul>
                 <button data-testid="add-run" disabled=move || { runs.with(Vec::len) >= MAX_RUNS } on:click=add_run>"+ Add run"</button>
-                <Controls runs=runs selected=selected problem=problem mode=mode />
+                <Controls runs=runs selected=selected problem=problem family=family />
             </aside>
             <section class="charts">
                 <figure>

@@ -6,12 +6,13 @@ use leptos::prelude::*;
 
 use super::bandit_charts::{self, policy_css};
 use super::charts::{self, LossSeries};
-use super::controls::{algo_label, backend_label, number_control, Mode, NumberSetting};
+use super::controls::{algo_label, backend_label, number_control, NumberSetting};
 use crate::engine::meta::Algo;
 use crate::engine::tasks::BanditSetting;
 use crate::experiment::backend::Backend;
 use crate::experiment::bandit_config::limits;
 use crate::experiment::protocol::BanditEvaluation;
+use crate::experiment::state::Family;
 use crate::experiment::BanditConfig;
 
 /// Meta-learners offered for the agent.
@@ -155,7 +156,7 @@ pub fn BanditView(
     /// Where to report a drawing failure.
     error: RwSignal<Option<String>>,
     /// Sine or bandit.
-    mode: RwSignal<Mode>,
+    family: RwSignal<Family>,
     /// Bumped when the window resizes.
     resized: RwSignal<u32>,
 ) -> impl IntoView {
@@ -287,7 +288,7 @@ pub fn BanditView(
                     <label class="control">
                         <span>"Task"</span>
                         <select data-testid="control-task" on:change=move |ev| {
-                            if event_target_value(&ev) != "bandit" { mode.set(Mode::Sine) }
+                            if event_target_value(&ev) != "bandit" { family.set(Family::Sine) }
                         }>
                             <option value="sine">"Sine · MAML"</option>
                             <option value="sine-reptile">"Sine · Reptile"</option>

@@ -7,15 +7,7 @@ use crate::engine::meta::Algo;
 use crate::engine::mlp::Activation;
 use crate::experiment::backend::Backend;
 use crate::experiment::config::{limits, Config, TaskKind};
-
-/// Which task family the page shows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// Few-shot sine regression, up to four runs.
-    Sine,
-    /// Bernoulli bandits: the meta-learned agent against the classical policies.
-    Bandit,
-}
+use crate::experiment::state::Family;
 
 /// Switches a run to `algo`, keeping its task-level settings and taking the algorithm's own
 /// defaults (e.g. Reptile's outer step size) from [`Config::new`].
@@ -268,7 +260,7 @@ pub fn Controls(
     /// Where to report a rejected value.
     problem: RwSignal<Option<String>>,
     /// Sine or bandit: choosing "Bandit" in the task menu switches the page.
-    mode: RwSignal<Mode>,
+    family: RwSignal<Family>,
 ) -> impl IntoView {
     let current = move || {
         runs.with(|r| {
@@ -316,7 +308,7 @@ pub fn Controls(
                 <select data-testid="control-task" on:change=move |ev| {
                     let value = event_target_value(&ev);
                     if value == "bandit" {
-                        return mode.set(Mode::Bandit);
+                        return family.set(Family::Bandit);
                     }
                     let task = TaskKind::parse(&value).unwrap_or(TaskKind::Sine);
                     runs.update(|rs| for c in rs.iter_mut() {
