@@ -111,14 +111,9 @@ pub fn App() -> impl IntoView {
 
     worker.set_value(training.start_worker());
 
-    let fit_request = move || {
-        let t = task.get();
-        FitRequest {
-            amplitude: t.amplitude,
-            phase: t.phase,
-            points: points.get(),
-            steps: fit_steps.get(),
-        }
+    let fit_request = move || FitRequest {
+        points: points.get(),
+        steps: fit_steps.get(),
     };
     let reset = move || {
         training.clear_run();
