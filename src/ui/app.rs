@@ -43,26 +43,13 @@ fn send(worker: StoredValue<Option<Worker>, LocalStorage>, command: &Command) {
 #[component]
 pub fn App() -> impl IntoView {
     // The link is the experiment: read it once, validate it, and report what was wrong.
-    let (initial, initial_problems, from_link) = read_link();
+    let (initial, initial_problems) = read_link();
     let runs = RwSignal::new(initial.runs.clone());
     let family = RwSignal::new(initial.family);
     let bandit = RwSignal::new(initial.bandit.clone());
     let link_problems = RwSignal::new(initial_problems);
     let embed = initial.view.embed;
-    let link_note = {
-        let this = env!("CARGO_PKG_VERSION");
-        let made = match &initial.view.made_with {
-            Some(v) if v == this => format!("made with this version, Metaplay {v}"),
-            Some(v) => {
-                format!("made with Metaplay {v}; this is Metaplay {this}, so results may differ")
-            }
-            None => format!("made with an unknown version; this is Metaplay {this}"),
-        };
-        format!(
-            "Reproduced from a link ({made}; link format v{})",
-            url::VERSION
-        )
-    };
+    let link_note = initial.view.link_note(env!("CARGO_PKG_VERSION"));
     let autoplay = StoredValue::new(initial.view.autoplay);
     let hide = StoredValue::new(initial.view.hide.clone());
     let points_custom = RwSignal::new(initial.view.points.is_some());
@@ -403,8 +390,8 @@ pub fn App() -> impl IntoView {
         {embed.then(|| view! {
             <a class="open-full" data-testid="open-full" target="_blank" rel="noopener" href=move || full_link.get()>"Open the full playground ↗"</a>
         })}
-        {from_link.then(|| view! {
-            <p class="link-note" data-testid="link-note">{link_note.clone()}</p>
+        {link_note.map(|note| view! {
+            <p class="link-note" data-testid="link-note">{note}</p>
         })}
         {move || {
             let problems = link_problems.get();
