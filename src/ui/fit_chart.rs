@@ -108,6 +108,7 @@ pub fn FitChart(
     } = state;
     let canvas_ref = NodeRef::<html::Canvas>::new();
     let plot_area = StoredValue::new(None::<PlotArea>);
+    let input_range = move || task_and_k.with(|(kind, _)| kind.family().input_range());
 
     Effect::new(move |_| {
         let Some(canvas) = canvas_ref.get() else {
@@ -116,13 +117,16 @@ pub fn FitChart(
         resized.track();
         let scale = charts::fit_to_display(&canvas, 0.55);
         let family = task_and_k.get().0.family();
+        let (lo, hi) = family.input_range();
         let t = task.get();
         let truth: Vec<(f64, f64)> = (0..=200)
-            .map(|i| -5.0 + i as f64 * 0.05)
+            .map(|i| lo + (hi - lo) * i as f64 / 200.0)
             .map(|x| (x, family.target(&t, x)))
             .collect();
         let result = fit.with(|(grid, curves)| {
-            points.with(|p| charts::draw_fit(canvas.clone(), scale, &truth, p, grid, curves))
+            points.with(|p| {
+                charts::draw_fit(canvas.clone(), scale, (lo, hi), &truth, p, grid, curves)
+            })
         });
         match result {
             Ok(area) => plot_area.set_value(Some(area)),
@@ -149,6 +153,7 @@ pub fn FitChart(
                 (a - px).hypot(b - py) <= 10.0 * scale.max(1.0)
             })
         });
+        let (lo, hi) = input_range();
         match near {
             Some(i) => {
                 points_custom.set(true);
@@ -156,7 +161,7 @@ pub fn FitChart(
                     p.remove(i);
                 })
             }
-            None if (-5.0..=5.0).contains(&x)
+            None if (lo..=hi).contains(&x)
                 && y.abs() <= charts::Y_MAX
                 && points.with(Vec::len) < MAX_POINTS =>
             {
