@@ -69,14 +69,7 @@ fn step_play_and_chunks_report_batched_progress() {
 fn fit_curves_follow_the_support_points() {
     let mut s = Session::new();
     s.handle(Command::Configure { runs: runs() });
-    let request = |points: Vec<(f64, f64)>| {
-        Command::Fit(FitRequest {
-            amplitude: 2.0,
-            phase: 0.5,
-            points,
-            steps: 5,
-        })
-    };
+    let request = |points: Vec<(f64, f64)>| Command::Fit(FitRequest { points, steps: 5 });
     let curves = |ev: Vec<Event>| match ev.into_iter().next() {
         Some(Event::Fit { grid, runs }) => (grid, runs),
         other => panic!("expected fit curves, got {other:?}"),
@@ -276,8 +269,6 @@ fn fit_curves_are_throttled_while_training_and_sent_on_pause() {
     let mut s = Session::new();
     s.handle(Command::Configure { runs: runs() });
     s.handle(Command::Fit(FitRequest {
-        amplitude: 2.0,
-        phase: 0.5,
         points: vec![(0.0, 1.0), (1.0, 2.0)],
         steps: 3,
     }));

@@ -10,13 +10,10 @@ use crate::experiment::config::Config;
 /// Most runs an experiment compares side by side.
 pub const MAX_RUNS: usize = 4;
 
-/// What the fit chart shows: a task and the support points the runs adapt to.
+/// What the fit chart asks of the runs: the support points they adapt to (the held-out task's
+/// true curve is drawn by the page itself).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FitRequest {
-    /// Amplitude of the held-out sine task.
-    pub amplitude: f64,
-    /// Phase of the held-out sine task.
-    pub phase: f64,
     /// Support points `(x, y)` (sampled from the task, or placed by the user).
     pub points: Vec<(f64, f64)>,
     /// Adaptation steps of the "after N steps" curve.

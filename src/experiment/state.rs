@@ -49,6 +49,22 @@ impl Default for ViewState {
     }
 }
 
+impl ViewState {
+    /// The notice of a page opened from a link that says which version made it (`app=`),
+    /// against `this` version of the app; `None` when the link does not say (a query typed by
+    /// hand, e.g. `?task=bandit`, is not a reproduction of anything).
+    pub fn link_note(&self, this: &str) -> Option<String> {
+        let made = match self.made_with.as_deref()? {
+            v if v == this => format!("made with this version, Metaplay {v}"),
+            v => format!("made with Metaplay {v}; this is Metaplay {this}, so results may differ"),
+        };
+        Some(format!(
+            "Reproduced from a link ({made}; link format v{})",
+            crate::experiment::url::VERSION
+        ))
+    }
+}
+
 /// An experiment as a link carries it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Experiment {

@@ -28,7 +28,7 @@ pub fn BanditView(
     /// Where to report a drawing failure.
     error: RwSignal<Option<String>>,
     /// Sine or bandit.
-    mode: RwSignal<Family>,
+    family: RwSignal<Family>,
     /// Bumped when the window resizes.
     resized: RwSignal<u32>,
 ) -> impl IntoView {
@@ -159,7 +159,7 @@ pub fn BanditView(
                     <label class="control">
                         <span>"Task"</span>
                         <select data-testid="control-task" on:change=move |ev| {
-                            if event_target_value(&ev) != "bandit" { mode.set(Family::Sine) }
+                            if event_target_value(&ev) != "bandit" { family.set(Family::Sine) }
                         }>
                             {task_options}
                             <option value="bandit" selected>"Bandit"</option>

@@ -199,10 +199,12 @@ pub fn draw_loss(
 /// Where the plotting area of the fit chart lies on the canvas, to turn clicks into data.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PlotArea {
-    /// Canvas x pixels of x = −5 and x = 5.
+    /// Canvas x pixels of the left and right ends of `x`.
     pub px: (i32, i32),
     /// Canvas y pixels of the top (y = `Y_MAX`) and bottom (y = −`Y_MAX`).
     pub py: (i32, i32),
+    /// The input interval shown, in data units (the task family's input range).
+    pub x: (f64, f64),
 }
 
 /// Half the height of the fit chart in data units (amplitudes reach 5).
@@ -213,12 +215,15 @@ impl PlotArea {
     pub fn to_data(&self, x: f64, y: f64) -> (f64, f64) {
         let fx = (x - self.px.0 as f64) / (self.px.1 - self.px.0).max(1) as f64;
         let fy = (y - self.py.0 as f64) / (self.py.1 - self.py.0).max(1) as f64;
-        (-5.0 + 10.0 * fx, Y_MAX - 2.0 * Y_MAX * fy)
+        (
+            self.x.0 + (self.x.1 - self.x.0) * fx,
+            Y_MAX - 2.0 * Y_MAX * fy,
+        )
     }
 
     /// Data → canvas pixel coordinates.
     pub fn to_pixel(&self, x: f64, y: f64) -> (f64, f64) {
-        let fx = (x + 5.0) / 10.0;
+        let fx = (x - self.x.0) / (self.x.1 - self.x.0);
         let fy = (Y_MAX - y) / (2.0 * Y_MAX);
         (
             self.px.0 as f64 + fx * (self.px.1 - self.px.0) as f64,
@@ -227,11 +232,12 @@ impl PlotArea {
     }
 }
 
-/// The few-shot fit: the true function, the support points, and per run the prediction before
-/// adaptation (faint), after one step (thin) and after N steps (thick).
+/// The few-shot fit on the input interval `x`: the true function, the support points, and per
+/// run the prediction before adaptation (faint), after one step (thin) and after N steps (thick).
 pub fn draw_fit(
     canvas: HtmlCanvasElement,
     scale: f64,
+    x: (f64, f64),
     truth: &[(f64, f64)],
     points: &[(f64, f64)],
     grid: &[f64],
@@ -246,7 +252,7 @@ pub fn draw_fit(
         .margin_right(px(24.0, scale))
         .x_label_area_size(px(30.0, scale))
         .y_label_area_size(px(36.0, scale))
-        .build_cartesian_2d(-5f64..5f64, -Y_MAX..Y_MAX)
+        .build_cartesian_2d(x.0..x.1, -Y_MAX..Y_MAX)
         .map_err(|e| e.to_string())?;
     chart
         .configure_mesh()
@@ -312,5 +318,6 @@ pub fn draw_fit(
     Ok(PlotArea {
         px: (px.start, px.end),
         py: (py.start, py.end),
+        x,
     })
 }

@@ -112,7 +112,7 @@ pub fn Controls(
     /// Where to report a rejected value.
     problem: RwSignal<Option<String>>,
     /// Sine or bandit: choosing "Bandit" in the task menu switches the page.
-    mode: RwSignal<Family>,
+    family: RwSignal<Family>,
 ) -> impl IntoView {
     let current = move || {
         runs.with(|r| {
@@ -127,7 +127,7 @@ pub fn Controls(
         .map(|s| {
             let change = move |text: String| {
                 if s.link == "task" && text == "bandit" {
-                    return mode.set(Family::Bandit);
+                    return family.set(Family::Bandit);
                 }
                 let edited =
                     runs.with_untracked(|r| edit_runs(s, r, selected.get_untracked(), &text));

@@ -7,7 +7,13 @@ pub mod bandit_view;
 pub mod charts;
 pub mod controls;
 pub mod export;
+pub mod fit_chart;
+pub mod loss_chart;
+pub mod notices;
+pub mod run_list;
 pub mod share;
+pub mod sine_view;
+pub mod status_bar;
 pub mod training;
 
 /// Shows `message` in the error banner by writing to the DOM directly, so it works even after

@@ -9,15 +9,12 @@ use crate::experiment::presets::PRESETS;
 use crate::experiment::state::Experiment;
 use crate::experiment::url;
 
-/// The experiment in the page URL, the problems found in it, and whether there was a link
-/// at all (a query string).
-pub fn read_link() -> (Experiment, Vec<String>, bool) {
+/// The experiment in the page URL and the problems found in it.
+pub fn read_link() -> (Experiment, Vec<String>) {
     let search = web_sys::window()
         .and_then(|w| w.location().search().ok())
         .unwrap_or_default();
-    let had_query = search.trim_start_matches('?').contains('=');
-    let (experiment, problems) = url::decode(&search);
-    (experiment, problems, had_query)
+    url::decode(&search)
 }
 
 /// Replaces the URL's query string with `query` (no reload, no new history entry).

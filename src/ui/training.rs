@@ -1,5 +1,7 @@
 //! What the training worker reports, as signals, and the worker itself: the page starts the
-//! worker once and applies every [`Event`] it sends here; components read the signals.
+//! worker once, provides the [`Training`] handle as context, and applies every [`Event`] the
+//! worker sends here; components take the handle with `expect_context::<Training>()`, read its
+//! signals and [`Training::send`] commands.
 
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
@@ -7,9 +9,9 @@ use wasm_bindgen::JsCast;
 use web_sys::{MessageEvent, Worker};
 
 use crate::experiment::backend_decision::CPU_LABEL;
-use crate::experiment::protocol::{BanditEvaluation, Event, FitCurves};
+use crate::experiment::protocol::{BanditEvaluation, Command, Event, FitCurves};
 
-/// The training state shown by the page (all `Copy` handles).
+/// The training state shown by the page, and the worker (all `Copy` handles).
 #[derive(Clone, Copy)]
 pub struct Training {
     /// The error banner's message.
@@ -46,6 +48,8 @@ pub struct Training {
     pub fit: RwSignal<(Vec<f64>, Vec<FitCurves>)>,
     /// The latest bandit evaluation.
     pub bandit_eval: RwSignal<Option<BanditEvaluation>>,
+    /// The training worker, once started.
+    worker: StoredValue<Option<Worker>, LocalStorage>,
 }
 
 impl Training {
@@ -69,7 +73,17 @@ impl Training {
             imported: RwSignal::new(None),
             fit: RwSignal::new((Vec::new(), Vec::new())),
             bandit_eval: RwSignal::new(None),
+            worker: StoredValue::new_local(None),
         }
+    }
+
+    /// Sends `command` to the worker (nothing when it did not start: the banner says why).
+    pub fn send(&self, command: &Command) {
+        self.worker.with_value(|w| {
+            if let (Some(w), Ok(v)) = (w, serde_wasm_bindgen::to_value(command)) {
+                let _ = w.post_message(&v);
+            }
+        });
     }
 
     /// Forgets the previous experiment's progress and notices (before a new `Configure`).
@@ -106,6 +120,7 @@ impl Training {
             imported,
             fit,
             bandit_eval,
+            worker: _,
         } = *self;
         match event {
             Event::Ready => ready.set(true),
@@ -173,9 +188,9 @@ impl Training {
 
     /// Starts the training worker (`worker_loader.js`, built by Trunk) and routes its events
     /// here; a failure to start it goes to the error banner.
-    pub fn start_worker(&self) -> Option<Worker> {
+    pub fn start_worker(&self) {
         let state = *self;
-        match Worker::new("./worker_loader.js") {
+        let worker = match Worker::new("./worker_loader.js") {
             Ok(w) => {
                 let on_message =
                     Closure::<dyn FnMut(MessageEvent)>::new(move |msg: MessageEvent| {
@@ -204,7 +219,8 @@ impl Training {
                     .set(Some(format!("cannot start the training worker: {e:?}")));
                 None
             }
-        }
+        };
+        self.worker.set_value(worker);
     }
 }
 

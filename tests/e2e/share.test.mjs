@@ -101,6 +101,8 @@ test('a hostile link shows what it ignored and leaves a working page', async () 
 
 test('a diverging configuration stops with a message and the page stays usable', async () => {
   const { page } = await open('/?v=1&task=sine&runs=maml&inner_lr=10&inner_steps=5&iters=2000&hide=k,seed');
+  // a link without app= (typed by hand) claims no reproduction
+  assert.equal(await page.locator('[data-testid="link-note"]').count(), 0);
   // hide= removes the named controls, and only those
   assert.equal(await page.locator('[data-testid="control-k"]').isHidden(), true);
   assert.equal(await page.locator('[data-testid="control-seed"]').isHidden(), true);
