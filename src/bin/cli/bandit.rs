@@ -8,7 +8,8 @@ use serde_json::json;
 
 use metaplay::experiment::BanditRunner;
 
-use metaplay::experiment::backend::Backend;
+use metaplay::engine::bandit::{Policy, PolicyReport};
+use metaplay::experiment::backend_decision::{BackendDecision, Next, Status, Workload};
 use metaplay::experiment::schema::{self, cli::Flags};
 
 use crate::emit;
@@ -61,40 +62,28 @@ pub fn run(args: &BanditArgs) -> Result<(), metaplay::Error> {
         policies.push(runner.agent());
     }
     let eval_start = Instant::now();
-    if config.backend == Backend::WebGpu {
-        #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
-        {
-            let ctx = pollster::block_on(metaplay::engine::gpu::GpuContext::new())?;
-            emit(args.json, json!({"event": "adapter", "info": ctx.info}));
-            let t0 = Instant::now();
-            let reports = pollster::block_on(metaplay::engine::gpu::evaluate_gpu(
-                &ctx,
-                &config.family(),
-                &policies,
-                config.episodes,
-                config.eval_seed,
-                1,
-            ))?;
-            let wall = t0.elapsed().as_secs_f64();
-            for report in reports {
-                emit(
-                    args.json,
-                    json!({"event": "bandit_eval", "policy": report.policy,
-                    "mean_total_reward": report.mean_total_reward, "stderr": report.stderr,
-                    "episodes": report.episodes, "setting": config.setting.name(),
-                    "arms": config.arms, "pulls": config.pulls,
-                    "final_regret": report.regret_mean.last(), "backend": "webgpu"}),
-                );
-            }
+    let (gpu, status) = gpu_evaluation(&runner, &policies);
+    emit(
+        args.json,
+        json!({"event": "backend", "label": status.label(), "notice": status.notice()}),
+    );
+    if let Some((reports, wall)) = gpu {
+        for report in reports {
             emit(
                 args.json,
-                json!({"event": "eval_timing", "backend": "webgpu", "policies": policies.len(),
-                "episodes": config.episodes, "wall_s": wall}),
+                json!({"event": "bandit_eval", "policy": report.policy,
+                "mean_total_reward": report.mean_total_reward, "stderr": report.stderr,
+                "episodes": report.episodes, "setting": config.setting.name(),
+                "arms": config.arms, "pulls": config.pulls,
+                "final_regret": report.regret_mean.last(), "backend": "webgpu"}),
             );
-            return Ok(());
         }
-        #[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
-        metaplay::bail!("this build has no WebGPU backend (feature `gpu`)");
+        emit(
+            args.json,
+            json!({"event": "eval_timing", "backend": "webgpu", "policies": policies.len(),
+            "episodes": config.episodes, "wall_s": wall}),
+        );
+        return Ok(());
     }
     let count = policies.len();
     for policy in policies {
@@ -117,4 +106,77 @@ pub fn run(args: &BanditArgs) -> Result<(), metaplay::Error> {
         "episodes": config.episodes, "wall_s": eval_start.elapsed().as_secs_f64()}),
     );
     Ok(())
+}
+
+/// The backend decision for the evaluation, driven as in the page: `webgpu` evaluates on the
+/// GPU, `auto` times the CPU on a few hundred episodes against the GPU's evaluation and keeps
+/// the faster. Returns the GPU's reports and wall seconds when they are the ones to print.
+fn gpu_evaluation(
+    runner: &BanditRunner,
+    policies: &[Policy],
+) -> (Option<(Vec<PolicyReport>, f64)>, Status) {
+    let config = runner.config();
+    let mut decision = BackendDecision::new(
+        config.backend,
+        Workload::Evaluation(Box::new(config.clone())),
+    );
+    let next = decision.start();
+    #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+    let next = match next {
+        Next::RequestAdapter => {
+            use metaplay::experiment::session::{adapter_facts, gpu_error};
+            let found = pollster::block_on(metaplay::engine::gpu::GpuContext::new());
+            let facts = found.as_ref().map(adapter_facts).map_err(gpu_error);
+            match (decision.adapter(facts), found) {
+                (Next::EvaluateOnGpu { time_cpu }, Ok(ctx)) => {
+                    let cpu_ms = time_cpu.then(|| {
+                        let n = 500.min(config.episodes);
+                        let t0 = Instant::now();
+                        let _ = runner.evaluate(policies, n, 1);
+                        t0.elapsed().as_secs_f64() * 1e6 / (n * policies.len()) as f64
+                    });
+                    let t0 = Instant::now();
+                    let result = pollster::block_on(metaplay::engine::gpu::evaluate_gpu(
+                        &ctx,
+                        &config.family(),
+                        policies,
+                        config.episodes,
+                        config.eval_seed,
+                        1,
+                    ));
+                    let wall = t0.elapsed().as_secs_f64();
+                    let next = match cpu_ms {
+                        Some(cpu_ms) => decision.timed(metaplay::experiment::Trial {
+                            cpu_ms,
+                            gpu_ms: result
+                                .as_ref()
+                                .map(|_| wall * 1e6 / (config.episodes * policies.len()) as f64)
+                                .map_err(|e| e.to_string()),
+                        }),
+                        None => decision.evaluated(result.as_ref().map(|_| ()).map_err(gpu_error)),
+                    };
+                    if let (Next::Settle { gpu: true, status }, Ok(reports)) = (&next, result) {
+                        return (Some((reports, wall)), status.clone());
+                    }
+                    next
+                }
+                (next, _) => next,
+            }
+        }
+        next => next,
+    };
+    #[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
+    let next = match next {
+        Next::RequestAdapter => decision.adapter(Err(metaplay::error::GpuError::NoAdapter(
+            "this build has no WebGPU backend (feature `gpu`)".into(),
+        ))),
+        next => next,
+    };
+    match next {
+        Next::Settle { status, .. } => (None, status),
+        _ => (
+            None,
+            decision.failed(metaplay::error::GpuError::NoAdapter("none".into()), None),
+        ),
+    }
 }
