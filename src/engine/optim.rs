@@ -10,9 +10,37 @@ use crate::engine::params::ParamSet;
 pub enum OptimizerKind {
     /// Plain gradient descent `θ ← θ − lr·g`.
     Sgd,
-    /// Adam (Kingma & Ba 2015) with β = (0.9, 0.999), ε = 1e-8, bias-corrected, as optax.
+    /// Adam (Kingma & Ba 2015) with [`AdamParams::DEFAULT`], bias-corrected, as optax.
     #[default]
     Adam,
+}
+
+/// Adam's hyper-parameters: `m ← β₁m + (1 − β₁)g`, `v ← β₂v + (1 − β₂)g²`,
+/// `θ ← θ − lr·(m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε)`. The one definition the CPU
+/// optimisers and the WebGPU kernels (which get them generated into their source) share.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamParams {
+    /// Decay of the first moment.
+    pub beta1: f64,
+    /// Decay of the second moment.
+    pub beta2: f64,
+    /// Added to the root of the second moment.
+    pub eps: f64,
+}
+
+impl AdamParams {
+    /// Kingma & Ba's defaults (also optax's and TensorFlow's): β = (0.9, 0.999), ε = 1e-8.
+    pub const DEFAULT: Self = Self {
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+    };
+
+    /// The bias corrections `(1 − β₁ᵗ, 1 − β₂ᵗ)` after `t` steps (`t` ≥ 1).
+    pub fn bias_corrections(&self, t: u64) -> (f64, f64) {
+        let t = i32::try_from(t).unwrap_or(i32::MAX);
+        (1.0 - self.beta1.powi(t), 1.0 - self.beta2.powi(t))
+    }
 }
 
 impl OptimizerKind {
@@ -40,10 +68,8 @@ pub struct Optimizer {
     kind: OptimizerKind,
     /// The learning rate (may be changed between steps, e.g. annealed).
     pub lr: f64,
-    beta1: f64,
-    beta2: f64,
-    eps: f64,
-    t: i32,
+    adam: AdamParams,
+    t: u64,
     m: Vec<Vec<f64>>,
     v: Vec<Vec<f64>>,
 }
@@ -54,9 +80,7 @@ impl Optimizer {
         Self {
             kind,
             lr,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
+            adam: AdamParams::DEFAULT,
             t: 0,
             m: Vec::new(),
             v: Vec::new(),
@@ -84,9 +108,12 @@ impl Optimizer {
                     self.v = self.m.clone();
                 }
                 self.t += 1;
-                let (b1, b2) = (self.beta1, self.beta2);
-                let c1 = 1.0 - b1.powi(self.t);
-                let c2 = 1.0 - b2.powi(self.t);
+                let AdamParams {
+                    beta1: b1,
+                    beta2: b2,
+                    eps,
+                } = self.adam;
+                let (c1, c2) = self.adam.bias_corrections(self.t);
                 for ((p, g), (m, v)) in params
                     .values
                     .iter_mut()
@@ -96,7 +123,7 @@ impl Optimizer {
                     for i in 0..p.len() {
                         m[i] = b1 * m[i] + (1.0 - b1) * g[i];
                         v[i] = b2 * v[i] + (1.0 - b2) * g[i] * g[i];
-                        p[i] -= self.lr * (m[i] / c1) / ((v[i] / c2).sqrt() + self.eps);
+                        p[i] -= self.lr * (m[i] / c1) / ((v[i] / c2).sqrt() + eps);
                     }
                 }
             }

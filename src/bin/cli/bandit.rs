@@ -166,11 +166,11 @@ fn gpu_evaluation(
         next => next,
     };
     #[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
-    let next = match next {
-        Next::RequestAdapter => decision.adapter(Err(metaplay::error::GpuError::NoAdapter(
+    let next = match (next, policies) {
+        (Next::RequestAdapter, _) => decision.adapter(Err(metaplay::error::GpuError::NoAdapter(
             "this build has no WebGPU backend (feature `gpu`)".into(),
         ))),
-        next => next,
+        (next, _) => next,
     };
     match next {
         Next::Settle { status, .. } => (None, status),

@@ -1,4 +1,5 @@
-// Compute kernels of the WebGPU backend. Every kernel shares one bind group layout (four
+// Compute kernels of the WebGPU backend (the optimiser constants ADAM_*, INNER_* are generated
+// in front of this file by program.rs). Every kernel shares one bind group layout (four
 // read-only buffers r0..r3, two writable ones w0, w1, and a parameter block p) so that a
 // meta-iteration is a fixed list of dispatches recorded once. Tensors are f32, row-major; an
 // operand is addressed as `off + b·bs + row·rs + col·cs` (batch stride 0 = shared by all tasks).
@@ -206,9 +207,9 @@ fn inner_sgd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     w0[idx] = theta - lr * r1[idx];
 }
 
-// Reptile's inner Adam step (β₁ = 0, β₂ = 0.999) per task: v = β₂v + (1 − β₂)g² (v = 0 before
-// the first step, flag & 4), θ −= alpha · g / (√(v · beta) + 1e-8); beta = 1 / (1 − β₂^t). θ as in
-// inner_sgd (flag & 2: in place).
+// Reptile's inner Adam step (β₁ = 0; INNER_B2, INNER_EPS generated from Rust) per task:
+// v = β₂v + (1 − β₂)g² (v = 0 before the step, flag & 4), θ −= alpha · g / (√(v · c) + ε), where
+// c = 1 / (1 − β₂^t) is r3[k] (the step record). θ as in inner_sgd (flag & 2: in place).
 @compute @workgroup_size(64)
 fn inner_adam(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) g: vec3<u32>) {
     let idx = flat(gid, g);
@@ -222,7 +223,7 @@ fn inner_adam(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     if ((p.flag & 4u) == 0u) {
         v = w1[idx];
     }
-    v = 0.999 * v + (grad * grad) * 0.001;
+    v = INNER_B2 * v + (grad * grad) * INNER_1MB2;
     w1[idx] = v;
     var theta = 0.0;
     if ((p.flag & 2u) != 0u) {
@@ -230,7 +231,7 @@ fn inner_adam(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     } else {
         theta = r0[p.a_off + b * p.a_bs + i];
     }
-    w0[idx] = theta - grad / (sqrt(v * p.beta) + 1e-8) * p.alpha;
+    w0[idx] = theta - grad / (sqrt(v * r3[p.k]) + INNER_EPS) * p.alpha;
 }
 
 // Sum over tasks: w0[c_off + i] = alpha · Σ_b r0[a_off + b·a_bs + i] (+ beta · r1[i], flag 1).
@@ -252,8 +253,8 @@ fn task_sum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
 }
 
 // The outer update of the m meta-parameters w0 with gradient r0; r3 = [lr, 1 − β₁^t,
-// 1 − β₂^t, slot]. flag 0: Adam (β = 0.9, 0.999, ε = 1e-8; moments in w1[0..m], w1[m..2m]),
-// flag 1: SGD.
+// 1 − β₂^t, slot] (the step record). flag 0: Adam (ADAM_B1, ADAM_B2, ADAM_EPS generated from
+// Rust; moments in w1[0..m], w1[m..2m]), flag 1: SGD.
 @compute @workgroup_size(64)
 fn outer_update(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) g: vec3<u32>) {
     let i = flat(gid, g);
@@ -266,9 +267,9 @@ fn outer_update(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
         w0[i] = w0[i] - lr * grad;
         return;
     }
-    let m1 = 0.9 * w1[i] + 0.1 * grad;
-    let v1 = 0.999 * w1[p.m + i] + 0.001 * grad * grad;
+    let m1 = ADAM_B1 * w1[i] + ADAM_1MB1 * grad;
+    let v1 = ADAM_B2 * w1[p.m + i] + ADAM_1MB2 * grad * grad;
     w1[i] = m1;
     w1[p.m + i] = v1;
-    w0[i] = w0[i] - lr * (m1 / r3[1]) / (sqrt(v1 / r3[2]) + 1e-8);
+    w0[i] = w0[i] - lr * (m1 / r3[1]) / (sqrt(v1 / r3[2]) + ADAM_EPS);
 }

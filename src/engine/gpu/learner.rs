@@ -7,25 +7,15 @@
 //! the parameters, and resolves once the GPU is done (no per-iteration stall).
 
 use crate::engine::gpu::context::GpuContext;
-use crate::engine::gpu::mlp_program::{elementwise, Layout, MlpRecorder, ParamView, Points};
-use crate::engine::gpu::program::{Buf, Kernel, Params, Program, ProgramBuilder};
+use crate::engine::gpu::meta::{self, check_len, step_record, Inputs};
+use crate::engine::gpu::program::{Buf, Program};
 use crate::engine::meta::{Algo, LearnerSpec};
-use crate::engine::optim::OptimizerKind;
 use crate::engine::params::ParamSet;
 use crate::engine::tasks::RegressionBatch;
 use crate::error::{Error, Result};
 
 /// Iterations the loss ring holds: at most this many may be submitted between readbacks.
 pub const LOSS_RING: usize = 1024;
-
-/// The device buffers the host writes every iteration.
-struct Inputs {
-    xs: Buf,
-    ys: Buf,
-    xq: Buf,
-    yq: Buf,
-    step: Buf,
-}
 
 /// What a readback brings home.
 #[derive(Clone, Debug, PartialEq)]
@@ -110,7 +100,7 @@ pub struct GpuLearner {
 impl GpuLearner {
     /// Builds the learner for meta-batches of `tasks` tasks with `support` and `query` points,
     /// starting from `params` (the CPU learner's initial meta-parameters, Meta-SGD rates
-    /// included) at iteration `iter`.
+    /// included) at iteration 0.
     pub fn new(
         ctx: &GpuContext,
         spec: &LearnerSpec,
@@ -119,313 +109,28 @@ impl GpuLearner {
         support: usize,
         query: usize,
     ) -> Result<Self> {
-        let mlp = &spec.mlp;
-        let layout = Layout::of(mlp);
-        let p = layout.len;
-        let meta_sgd = spec.algo == Algo::MetaSgd;
-        let meta_len = if meta_sgd { 2 * p } else { p };
-        if params.numel() != meta_len {
-            return Err(Error::gpu_unsupported(format!(
-                "{} meta-parameters given, the network has {meta_len}",
-                params.numel()
-            )));
-        }
-        let rec = MlpRecorder {
-            layout: layout.clone(),
-            tasks,
-        };
-        let t = tasks;
-        let mut b = ProgramBuilder::new(ctx);
-        let meta = b.buffer("meta", meta_len);
-        let moments = b.buffer("moments", 2 * meta_len);
-        let grad = b.buffer("meta gradient", meta_len);
-        let loss_ring = b.buffer("loss ring", LOSS_RING);
-        let all = support + query;
-        let pretrain = spec.algo == Algo::Pretrain;
-        let (xs_len, xq_len) = if pretrain {
-            (t * all, t * all)
-        } else {
-            (t * support, t * query)
-        };
-        let inputs = Inputs {
-            xs: b.buffer("xs", xs_len),
-            ys: b.buffer("ys", xs_len),
-            xq: b.buffer("xq", xq_len),
-            yq: b.buffer("yq", xq_len),
-            step: b.buffer("step", 4),
-        };
-        let shared = ParamView {
-            buf: meta,
-            base: 0,
-            stride: 0,
-        };
-        let support_pts = Points {
-            x: inputs.xs,
-            y: inputs.ys,
-            off: 0,
-            stride: support,
-            rows: support,
-        };
-        let query_pts = Points {
-            x: inputs.xq,
-            y: inputs.yq,
-            off: 0,
-            stride: query,
-            rows: query,
-        };
-        let task_sum = |b: &mut ProgramBuilder, from: Buf, off: usize, alpha: f32| {
-            let params = Params {
-                m: p as u32,
-                batch: t as u32,
-                a: [0, p as u32, 0, 0],
-                c: [off as u32, 0, 0],
-                alpha,
-                ..Params::default()
-            };
-            b.op(Kernel::TaskSum, &[from], &[grad], params, p);
-        };
-        let mean_loss = |b: &mut ProgramBuilder, losses: Buf| {
-            let params = Params {
-                batch: t as u32,
-                ..Params::default()
-            };
-            b.op(
-                Kernel::MeanLoss,
-                &[losses, inputs.step, inputs.step, inputs.step],
-                &[loss_ring],
-                params,
-                1,
-            );
-        };
-        let mut update = true;
-        match spec.algo {
-            Algo::Maml | Algo::Fomaml | Algo::MetaSgd => {
-                let steps = spec.inner_steps;
-                let lr_flag = u32::from(meta_sgd);
-                let inner_lr = spec.inner_lr as f32;
-                let mut thetas = vec![shared];
-                let mut passes = Vec::new();
-                for j in 0..steps {
-                    let pass = rec.pass_bufs(&mut b, &format!("support{j}"), support);
-                    rec.forward(&mut b, thetas[j], &support_pts, &pass);
-                    rec.backward(&mut b, thetas[j], &support_pts, &pass, 2.0 / support as f32);
-                    let next = ParamView {
-                        buf: b.buffer(&format!("theta{}", j + 1), t * p),
-                        base: 0,
-                        stride: p,
-                    };
-                    let params = Params {
-                        m: p as u32,
-                        batch: t as u32,
-                        a: [0, thetas[j].stride as u32, 0, 0],
-                        b: [p as u32, 0, 0, 0],
-                        flag: lr_flag,
-                        alpha: inner_lr,
-                        ..Params::default()
-                    };
-                    b.op(
-                        Kernel::InnerSgd,
-                        &[thetas[j].buf, pass.grad, meta],
-                        &[next.buf],
-                        params,
-                        t * p,
-                    );
-                    thetas.push(next);
-                    passes.push(pass);
-                }
-                let qpass = rec.pass_bufs(&mut b, "query", query);
-                let adapted = thetas[steps];
-                rec.forward(&mut b, adapted, &query_pts, &qpass);
-                // the query gradient already divided by T: v_S = ∇L_query(θ_S)/T
-                rec.backward(
-                    &mut b,
-                    adapted,
-                    &query_pts,
-                    &qpass,
-                    2.0 / (query * t) as f32,
-                );
-                mean_loss(&mut b, qpass.loss);
-                let v = qpass.grad;
-                let lr_grad = meta_sgd.then(|| b.buffer("lr gradient", t * p));
-                let second_order = spec.algo != Algo::Fomaml;
-                let (u, hu, hvp) = if second_order && steps > 0 {
-                    (
-                        Some(b.buffer("u", t * p)),
-                        Some(b.buffer("hu", t * p)),
-                        Some(rec.hvp_bufs(&mut b, support)),
-                    )
-                } else {
-                    (None, None, None)
-                };
-                for j in (0..steps).rev() {
-                    if let Some(lg) = lr_grad {
-                        // ∂α += g_j ⊙ v_{j+1} (negated at the sum)
-                        let flag = u32::from(j + 1 < steps);
-                        b.op(
-                            Kernel::Mul,
-                            &[passes[j].grad, v],
-                            &[lg],
-                            elementwise(t * p, 1.0, flag),
-                            t * p,
-                        );
-                    }
-                    if let (Some(u), Some(hu), Some(hvp)) = (u, hu, hvp.as_ref()) {
-                        // v_j = v_{j+1} − H_j·(α ⊙ v_{j+1})
-                        let params = Params {
-                            m: p as u32,
-                            batch: t as u32,
-                            b: [p as u32, 0, 0, 0],
-                            flag: lr_flag,
-                            alpha: inner_lr,
-                            ..Params::default()
-                        };
-                        b.op(Kernel::ScaleLr, &[v, meta], &[u], params, t * p);
-                        rec.hvp(
-                            &mut b,
-                            thetas[j],
-                            &support_pts,
-                            &passes[j],
-                            2.0 / support as f32,
-                            u,
-                            hvp,
-                            hu,
-                        );
-                        b.op(
-                            Kernel::Axpy,
-                            &[hu],
-                            &[v],
-                            elementwise(t * p, -1.0, 1),
-                            t * p,
-                        );
-                    }
-                }
-                task_sum(&mut b, v, 0, 1.0);
-                if let Some(lg) = lr_grad {
-                    task_sum(&mut b, lg, p, -1.0);
-                }
-            }
-            Algo::Reptile => {
-                let steps = spec.inner_steps;
-                let batch = spec.inner_batch;
-                let adapted = ParamView {
-                    buf: b.buffer("adapted", t * p),
-                    base: 0,
-                    stride: p,
-                };
-                let adam = spec.inner_optimizer == OptimizerKind::Adam;
-                let inner_moments = adam.then(|| b.buffer("inner moments", t * p));
-                let pass = rec.pass_bufs(&mut b, "inner", batch);
-                for s in 0..steps {
-                    let start = (s * batch) % support;
-                    if batch.min(support - start) != batch {
-                        return Err(Error::gpu_unsupported(
-                            "Reptile needs the support set to hold whole inner batches",
-                        ));
-                    }
-                    let pts = Points {
-                        off: start,
-                        ..support_pts
-                    };
-                    let from = if s == 0 { shared } else { adapted };
-                    rec.forward(&mut b, from, &pts, &pass);
-                    rec.backward(&mut b, from, &pts, &pass, 2.0 / batch as f32);
-                    let in_place = if s == 0 { 0 } else { 2 };
-                    let reads = [meta, pass.grad];
-                    let params = Params {
-                        m: p as u32,
-                        batch: t as u32,
-                        flag: in_place,
-                        alpha: spec.inner_lr as f32,
-                        beta: (1.0 / (1.0 - 0.999f64.powi(s as i32 + 1))) as f32,
-                        ..Params::default()
-                    };
-                    match inner_moments {
-                        Some(mom) => {
-                            let params = Params {
-                                flag: in_place | if s == 0 { 4 } else { 0 },
-                                ..params
-                            };
-                            b.op(
-                                Kernel::InnerAdam,
-                                &reads,
-                                &[adapted.buf, mom],
-                                params,
-                                t * p,
-                            );
-                        }
-                        None => b.op(Kernel::InnerSgd, &reads, &[adapted.buf], params, t * p),
-                    }
-                }
-                let from = if steps == 0 { shared } else { adapted };
-                let qpass = rec.pass_bufs(&mut b, "query", query);
-                rec.forward(&mut b, from, &query_pts, &qpass);
-                rec.loss(&mut b, &query_pts, &qpass, 0.0);
-                mean_loss(&mut b, qpass.loss);
-                // θ − mean_t θ'_t
-                let params = Params {
-                    m: p as u32,
-                    batch: t as u32,
-                    a: [0, from.stride as u32, 0, 0],
-                    flag: 1,
-                    alpha: -1.0 / t as f32,
-                    beta: 1.0,
-                    ..Params::default()
-                };
-                b.op(Kernel::TaskSum, &[from.buf, meta], &[grad], params, p);
-            }
-            Algo::Pretrain => {
-                let pts = Points {
-                    x: inputs.xs,
-                    y: inputs.ys,
-                    off: 0,
-                    stride: all,
-                    rows: all,
-                };
-                let pass = rec.pass_bufs(&mut b, "all", all);
-                rec.forward(&mut b, shared, &pts, &pass);
-                rec.backward(&mut b, shared, &pts, &pass, 2.0 / (all * t) as f32);
-                mean_loss(&mut b, pass.loss);
-                task_sum(&mut b, pass.grad, 0, 1.0);
-            }
-            Algo::Scratch => {
-                let qpass = rec.pass_bufs(&mut b, "query", query);
-                rec.forward(&mut b, shared, &query_pts, &qpass);
-                rec.loss(&mut b, &query_pts, &qpass, 0.0);
-                mean_loss(&mut b, qpass.loss);
-                update = false;
-            }
-        }
-        if update {
-            let flag = u32::from(spec.meta_optimizer == OptimizerKind::Sgd);
-            b.op(
-                Kernel::OuterUpdate,
-                &[grad, inputs.step, inputs.step, inputs.step],
-                &[meta, moments],
-                elementwise(meta_len, 1.0, flag),
-                meta_len,
-            );
-        }
-        let program = b.finish()?;
+        check_len(params.numel(), meta::meta_len(spec), "the network")?;
+        let rec = meta::record(ctx, spec, tasks, support, query)?;
         let flat: Vec<f32> = params.values.iter().flatten().map(|&v| v as f32).collect();
-        program.write(meta, 0, &flat);
+        rec.program.write(rec.meta, 0, &flat);
         let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("readback"),
-            size: ((LOSS_RING + meta_len) * 4) as u64,
+            size: ((LOSS_RING + rec.meta_len) * 4) as u64,
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
         Ok(Self {
             ctx: ctx.clone(),
             spec: spec.clone(),
-            program,
-            inputs,
-            meta,
-            loss_ring,
+            program: rec.program,
+            inputs: rec.inputs,
+            meta: rec.meta,
+            loss_ring: rec.loss_ring,
             staging,
             tasks,
             support,
             query,
-            params_len: meta_len,
+            params_len: rec.meta_len,
             iter: 0,
             read_up_to: 0,
         })
@@ -434,13 +139,7 @@ impl GpuLearner {
     /// Replaces the meta-parameters (same layout; the optimiser's moments are kept), e.g. with
     /// imported ones.
     pub fn set_params(&mut self, params: &ParamSet) -> Result<()> {
-        if params.numel() != self.params_len {
-            return Err(Error::gpu_unsupported(format!(
-                "{} meta-parameters given, the learner has {}",
-                params.numel(),
-                self.params_len
-            )));
-        }
+        check_len(params.numel(), self.params_len, "the learner")?;
         let flat: Vec<f32> = params.values.iter().flatten().map(|&v| v as f32).collect();
         self.program.write(self.meta, 0, &flat);
         Ok(())
@@ -507,20 +206,7 @@ impl GpuLearner {
             self.program.write(i.xq, 0, &f(&batch.xq));
             self.program.write(i.yq, 0, &f(&batch.yq));
         }
-        let t = self.iter as i32 + 1;
-        let s = &self.spec;
-        let lr = match (s.algo, s.anneal_iters) {
-            (Algo::Reptile, Some(n)) => {
-                s.meta_lr * (1.0 - self.iter as f64 / n.max(1) as f64).max(0.0)
-            }
-            _ => s.meta_lr,
-        };
-        let step = [
-            lr as f32,
-            (1.0 - 0.9f64.powi(t)) as f32,
-            (1.0 - 0.999f64.powi(t)) as f32,
-            (self.iter % LOSS_RING) as f32,
-        ];
+        let step = step_record(&self.spec, self.iter, self.iter % LOSS_RING, 0);
         self.program.write(i.step, 0, &step);
         let mut encoder = self
             .ctx

@@ -2,9 +2,8 @@
 //! meta-iteration: no shader, bind group or parameter block is created while training.
 
 use crate::engine::gpu::context::GpuContext;
+use crate::engine::gpu::shader::kernels_source;
 use crate::error::{Error, Result};
-
-const SHADER: &str = include_str!("kernels.wgsl");
 
 /// The kernels of `kernels.wgsl`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -279,7 +278,7 @@ impl ProgramBuilder {
         });
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("kernels.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(SHADER.into()),
+            source: wgpu::ShaderSource::Wgsl(kernels_source().into()),
         });
         let pipelines: Vec<wgpu::ComputePipeline> = Kernel::ALL
             .iter()

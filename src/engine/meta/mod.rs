@@ -213,10 +213,7 @@ impl Learner {
                 )?;
                 let loss = scalar(&s.mlp.loss(&adapted, &b.xq, &b.yq)?.mean(0)?)?;
                 let direction = reptile::outer_direction(&theta, &adapted)?;
-                if let Some(n) = s.anneal_iters {
-                    self.optimizer.lr =
-                        s.meta_lr * (1.0 - self.iter as f64 / n.max(1) as f64).max(0.0);
-                }
+                self.optimizer.lr = reptile::outer_step_size(s.meta_lr, self.iter, s.anneal_iters);
                 let g = direction.iter().map(to_host).collect::<Result<Vec<_>>>()?;
                 self.optimizer.step(&mut self.params, &g);
                 loss
