@@ -50,34 +50,25 @@ pub fn diverged_message(who: &str, quantity: &str, e: &Error) -> String {
     }
 }
 
-impl Rollback for Learner {
-    type Snapshot = crate::engine::params::ParamSet;
-    fn snapshot(&self) -> Self::Snapshot {
-        self.params().clone()
-    }
-    fn restore(&mut self, snapshot: Self::Snapshot) {
-        self.set_params(snapshot)
-    }
-    fn finite(&self) -> bool {
-        self.params().all_finite()
-    }
-    fn iterations(&self) -> usize {
-        self.iter()
-    }
+/// Both learners keep their parameters as a [`crate::engine::params::ParamSet`].
+macro_rules! rollback_by_params {
+    ($($learner:ty),*) => {$(
+        impl Rollback for $learner {
+            type Snapshot = crate::engine::params::ParamSet;
+            fn snapshot(&self) -> Self::Snapshot {
+                self.params().clone()
+            }
+            fn restore(&mut self, snapshot: Self::Snapshot) {
+                self.set_params(snapshot)
+            }
+            fn finite(&self) -> bool {
+                self.params().all_finite()
+            }
+            fn iterations(&self) -> usize {
+                self.iter()
+            }
+        }
+    )*};
 }
 
-impl Rollback for BanditLearner {
-    type Snapshot = crate::engine::bandit::AgentParams;
-    fn snapshot(&self) -> Self::Snapshot {
-        self.params().clone()
-    }
-    fn restore(&mut self, snapshot: Self::Snapshot) {
-        self.set_params(snapshot)
-    }
-    fn finite(&self) -> bool {
-        self.params().all_finite()
-    }
-    fn iterations(&self) -> usize {
-        self.iter()
-    }
-}
+rollback_by_params!(Learner, BanditLearner);

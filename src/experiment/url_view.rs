@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::engine::tasks::RegressionFamily;
-use crate::experiment::schema::{always, shorten, DefaultsBy, Domain, Scope, Setting, Value};
+use crate::experiment::schema::{shorten, DefaultsBy, Domain, Scope, Setting, Value};
 use crate::experiment::state::ViewState;
 use crate::experiment::TaskKind;
 
@@ -21,19 +21,17 @@ const fn view(
     put: fn(&mut ViewState, Value),
 ) -> Setting<ViewState> {
     Setting {
-        link,
-        cli: link,
-        control: link,
-        label,
-        unit: "",
-        help: label,
         scope: Scope::Experiment,
-        defaults_by: DefaultsBy::Nothing,
-        domain,
-        note: "",
-        applies: always,
-        get,
-        put,
+        ..Setting::new(
+            link,
+            link,
+            label,
+            label,
+            DefaultsBy::Nothing,
+            domain,
+            get,
+            put,
+        )
     }
 }
 

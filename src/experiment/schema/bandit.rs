@@ -2,7 +2,7 @@
 //! controls show them. Defaults come from [`BanditConfig::new`].
 
 use super::sine::{BACKENDS, SEED};
-use super::{always, DefaultsBy, Domain, Scope, Setting, Value};
+use super::{whole, whole_of, DefaultsBy, Domain, Scope, Setting, Value};
 use crate::engine::meta::Algo;
 use crate::engine::tasks::BanditSetting;
 use crate::experiment::backend::Backend;
@@ -25,22 +25,11 @@ pub const AGENTS: &[(&str, &str)] = &[
     ("scratch", "From scratch"),
 ];
 
-const fn whole((min, max): (usize, usize)) -> Domain {
-    Domain::Whole {
-        min: min as u64,
-        max: max as u64,
-    }
-}
-
 const LR: Domain = Domain::Real {
     min: limits::LR.0,
     max: limits::LR.1,
     open_min: true,
 };
-
-fn whole_of(v: usize) -> Value {
-    Value::Whole(v as u64)
-}
 
 /// A setting with the usual spellings: link key `link`, flag and control `cli`.
 #[allow(clippy::too_many_arguments)]
@@ -55,19 +44,8 @@ const fn setting(
     put: fn(&mut BanditConfig, Value),
 ) -> Setting<BanditConfig> {
     Setting {
-        link,
-        cli,
-        control: cli,
-        label,
-        unit: "",
-        help,
         scope: Scope::Experiment,
-        defaults_by,
-        domain,
-        note: "",
-        applies: always,
-        get,
-        put,
+        ..Setting::new(link, cli, label, help, defaults_by, domain, get, put)
     }
 }
 

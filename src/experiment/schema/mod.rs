@@ -317,6 +317,51 @@ pub fn always<C>(_: &C) -> bool {
     true
 }
 
+impl<C> Setting<C> {
+    /// A run-level setting that always applies, with no unit and no note, whose control is
+    /// named like its flag: the common case, which a table adjusts with `..Setting::new(..)`.
+    #[allow(clippy::too_many_arguments)]
+    pub const fn new(
+        link: &'static str,
+        cli: &'static str,
+        label: &'static str,
+        help: &'static str,
+        defaults_by: DefaultsBy,
+        domain: Domain,
+        get: fn(&C) -> Value,
+        put: fn(&mut C, Value),
+    ) -> Self {
+        Setting {
+            link,
+            cli,
+            control: cli,
+            label,
+            unit: "",
+            help,
+            scope: Scope::Run,
+            defaults_by,
+            domain,
+            note: "",
+            applies: always,
+            get,
+            put,
+        }
+    }
+}
+
+/// Whole numbers in an inclusive `usize` range.
+pub const fn whole((min, max): (usize, usize)) -> Domain {
+    Domain::Whole {
+        min: min as u64,
+        max: max as u64,
+    }
+}
+
+/// A size as a [`Value::Whole`].
+pub fn whole_of(v: usize) -> Value {
+    Value::Whole(v as u64)
+}
+
 /// The setting with link key `key` in `table`.
 pub fn find<C>(table: &'static [Setting<C>], key: &str) -> Option<&'static Setting<C>> {
     table.iter().find(|s| s.link == key)

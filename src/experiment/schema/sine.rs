@@ -1,7 +1,7 @@
 //! The settings of a sine-regression run ([`Config`]), in the order links write them and
 //! controls show them. Defaults come from [`Config::new`] (per task family and algorithm).
 
-use super::{always, DefaultsBy, Domain, Scope, Setting, Value};
+use super::{whole, whole_of, DefaultsBy, Domain, Scope, Setting, Value};
 use crate::engine::meta::Algo;
 use crate::engine::mlp::{Activation, Precision};
 use crate::engine::optim::OptimizerKind;
@@ -37,13 +37,6 @@ pub const SEED: Domain = Domain::Whole {
     max: u32::MAX as u64,
 };
 
-const fn whole((min, max): (usize, usize)) -> Domain {
-    Domain::Whole {
-        min: min as u64,
-        max: max as u64,
-    }
-}
-
 const LR: Domain = Domain::Real {
     min: limits::LR.0,
     max: limits::LR.1,
@@ -52,10 +45,6 @@ const LR: Domain = Domain::Real {
 
 fn is_reptile(c: &Config) -> bool {
     c.algo == Algo::Reptile
-}
-
-fn whole_of(v: usize) -> Value {
-    Value::Whole(v as u64)
 }
 
 fn optimizer(v: &Value) -> OptimizerKind {
@@ -75,19 +64,8 @@ const fn run(
     put: fn(&mut Config, Value),
 ) -> Setting<Config> {
     Setting {
-        link,
-        cli,
-        control: cli,
-        label,
-        unit: "",
-        help,
         scope: Scope::Run,
-        defaults_by,
-        domain,
-        note: "",
-        applies: always,
-        get,
-        put,
+        ..Setting::new(link, cli, label, help, defaults_by, domain, get, put)
     }
 }
 
