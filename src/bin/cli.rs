@@ -16,7 +16,7 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
-use metaplay::engine::meta::Algo;
+use metaplay::engine::meta::{Algo, InnerOptimizer};
 use metaplay::engine::mlp::{Activation, Precision};
 use metaplay::engine::optim::OptimizerKind;
 use metaplay::experiment::{Config, EvalSpec, Runner, TaskKind};
@@ -74,9 +74,10 @@ struct TrainArgs {
     /// Reptile: support points per inner step.
     #[arg(long)]
     inner_batch: Option<usize>,
-    /// Reptile: inner optimiser, sgd | adam.
-    #[arg(long, value_parser = parse_optimizer)]
-    inner_optimizer: Option<OptimizerKind>,
+    /// Reptile: inner optimiser, sgd | adam (β₁ = 0, state kept across tasks, the authors') |
+    /// adam-per-task (β₁ = 0, reset for every task).
+    #[arg(long, value_parser = parse_inner_optimizer)]
+    inner_optimizer: Option<InnerOptimizer>,
     /// Outer learning rate (Reptile: outer step size ε).
     #[arg(long)]
     meta_lr: Option<f64>,
@@ -131,6 +132,12 @@ fn parse_algo(s: &str) -> Result<Algo, String> {
 
 fn parse_optimizer(s: &str) -> Result<OptimizerKind, String> {
     OptimizerKind::parse(s).ok_or_else(|| format!("unknown optimiser '{s}' (accepted: sgd, adam)"))
+}
+
+fn parse_inner_optimizer(s: &str) -> Result<InnerOptimizer, String> {
+    InnerOptimizer::parse(s).ok_or_else(|| {
+        format!("unknown inner optimiser '{s}' (accepted: sgd, adam, adam-per-task)")
+    })
 }
 
 fn parse_activation(s: &str) -> Result<Activation, String> {

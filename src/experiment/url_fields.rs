@@ -2,7 +2,7 @@
 //! configuration, how to write a value into one (parse errors name what was expected), and the
 //! accepted values quoted in problem messages. Used by [`crate::experiment::url`].
 
-use crate::engine::meta::Algo;
+use crate::engine::meta::{Algo, InnerOptimizer};
 use crate::engine::mlp::{Activation, Precision};
 use crate::engine::optim::OptimizerKind;
 use crate::engine::tasks::BanditSetting;
@@ -91,7 +91,11 @@ pub(crate) fn sine_fields() -> Vec<(&'static str, Get<Config>, Set<Config>)> {
         (
             "inner_opt",
             |c| c.inner_optimizer.name().into(),
-            |c, v| optimizer(v).map(|x| c.inner_optimizer = x),
+            |c, v| {
+                InnerOptimizer::parse(v)
+                    .ok_or_else(|| format!("'{v}' is not sgd, adam or adam-per-task"))
+                    .map(|x| c.inner_optimizer = x)
+            },
         ),
         (
             "meta_lr",
@@ -267,7 +271,8 @@ pub fn accepted(key: &str, family: Family) -> String {
             sl::HIDDEN_WIDTH.0,
             sl::HIDDEN_WIDTH.1
         ),
-        (_, "inner_opt" | "meta_opt") => "sgd or adam".into(),
+        (_, "inner_opt") => "sgd, adam or adam-per-task".into(),
+        (_, "meta_opt") => "sgd or adam".into(),
         (_, "anneal") => "0 or 1".into(),
         (_, "activation") => "relu or tanh".into(),
         (_, "precision") => "f32 or f64".into(),
