@@ -5,21 +5,22 @@
 //! installed by `scripts/setup`). No adapter is a failure, not a skip.
 #![cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
 
-use metaplay::engine::gpu::{GpuContext, GpuLearner};
-use metaplay::engine::meta::{Algo, Learner};
+use metaplay::engine::gpu::{GpuContext, GpuLearner, Readback};
+use metaplay::engine::meta::{Algo, InnerOptimizer, Learner};
 use metaplay::engine::mlp::Activation;
+use metaplay::engine::params::to_host;
 use metaplay::engine::rng::{rng, Stream};
 use metaplay::engine::tasks::{RegressionFamily, SineFamily};
-use metaplay::experiment::{Config, TaskKind};
+use metaplay::experiment::{Config, EvalSpec, Runner, TaskKind};
 
 fn context() -> GpuContext {
     pollster::block_on(GpuContext::new())
         .expect("a WebGPU adapter (natively: Vulkan; install mesa-vulkan-drivers for lavapipe)")
 }
 
-/// Trains `config` for `iters` iterations on both backends; returns the worst relative
-/// difference of the per-iteration meta-losses and of the final parameters.
-fn parity(ctx: &GpuContext, config: &Config, iters: usize) -> (f64, f64) {
+/// Trains `config` for `iters` iterations on both backends; returns the CPU learner, its
+/// per-iteration meta-losses and the GPU's readback.
+fn train_both(ctx: &GpuContext, config: &Config, iters: usize) -> (Learner, Vec<f64>, Readback) {
     config.validate().expect("valid config");
     let spec = config.learner_spec();
     let mut cpu = Learner::new(spec.clone(), &mut rng(config.seed, Stream::Init));
@@ -44,21 +45,37 @@ fn parity(ctx: &GpuContext, config: &Config, iters: usize) -> (f64, f64) {
     let back = pollster::block_on(gpu.readback().wait()).expect("readback");
     assert_eq!(back.first_iter, 0);
     assert_eq!(back.losses.len(), iters);
-    let rel = |a: f64, b: f64| (a - b).abs() / a.abs().max(b.abs()).max(1e-6);
-    let loss_diff = cpu_losses
-        .iter()
-        .zip(&back.losses)
-        .map(|(&a, &b)| rel(a, b))
-        .fold(0.0, f64::max);
-    let cpu_params: Vec<f64> = cpu.params().values.iter().flatten().copied().collect();
-    assert_eq!(cpu_params.len(), back.params.len());
-    let scale = cpu_params.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    let param_diff = cpu_params
-        .iter()
-        .zip(&back.params)
+    (cpu, cpu_losses, back)
+}
+
+/// The worst difference of `got` from `want`, relative to `want`'s largest magnitude.
+fn max_diff(want: &[f64], got: &[f64]) -> f64 {
+    assert_eq!(want.len(), got.len());
+    let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    want.iter()
+        .zip(got)
         .map(|(a, b)| (a - b).abs() / scale)
-        .fold(0.0, f64::max);
-    (loss_diff, param_diff)
+        .fold(0.0, f64::max)
+}
+
+/// The worst relative difference of the per-iteration meta-losses.
+fn loss_diff(cpu: &[f64], gpu: &[f64]) -> f64 {
+    let rel = |a: f64, b: f64| (a - b).abs() / a.abs().max(b.abs()).max(1e-6);
+    cpu.iter()
+        .zip(gpu)
+        .map(|(&a, &b)| rel(a, b))
+        .fold(0.0, f64::max)
+}
+
+/// Trains `config` for `iters` iterations on both backends; returns the worst relative
+/// difference of the per-iteration meta-losses and of the final parameters.
+fn parity(ctx: &GpuContext, config: &Config, iters: usize) -> (f64, f64) {
+    let (cpu, cpu_losses, back) = train_both(ctx, config, iters);
+    let cpu_params: Vec<f64> = cpu.params().values.iter().flatten().copied().collect();
+    (
+        loss_diff(&cpu_losses, &back.losses),
+        max_diff(&cpu_params, &back.params),
+    )
 }
 
 fn check(ctx: &GpuContext, name: &str, config: Config) {
@@ -116,19 +133,84 @@ fn several_inner_steps_tanh_and_meta_sgd_match_the_cpu() {
     );
 }
 
-/// Reptile with inner Adam (β₁ = 0): its first step is `lr·g/|g|`, so a gradient component
-/// that is rounding noise flips its sign between backends. Measured: the two agree to 1e-7 for
-/// the first iterations, the gap grows to 3e-5 by iteration 50 and past 1e-4 by 100, so this
-/// checks 20 iterations.
+/// Reptile with inner Adam reset for every task (`adam-per-task`, β₁ = 0): its first step is
+/// `lr·g/|g|`, so a gradient component that is rounding noise flips its sign between
+/// backends. Measured: the two agree to 1e-7 for the first iterations, the gap grows to 3e-5
+/// by iteration 50 and past 1e-4 by 100, so this checks 20 iterations.
 #[test]
-fn reptile_with_inner_adam_matches_the_cpu_for_20_iterations() {
+fn reptile_with_inner_adam_per_task_matches_the_cpu_for_20_iterations() {
     let ctx = context();
     let mut c = Config::new(TaskKind::SineReptile, Algo::Reptile);
     c.iters = 100;
-    c.inner_optimizer = metaplay::engine::optim::OptimizerKind::Adam;
+    c.inner_optimizer = InnerOptimizer::AdamPerTask;
     let (loss, params) = parity(&ctx, &c, 20);
-    println!("reptile inner Adam, 20 iterations: {loss:.2e}, params {params:.2e}");
+    println!("reptile inner Adam per task, 20 iterations: {loss:.2e}, params {params:.2e}");
     assert!(loss <= 1e-4 && params <= 1e-4, "{loss:.2e} {params:.2e}");
+}
+
+/// Reptile with the authors' inner Adam (`adam`: β₁ = 0, state kept across tasks and
+/// iterations), one task per meta-batch (the demo) and 25 (one state per slot): losses,
+/// parameters and the inner Adam's state (moments, step count) read back agree with the CPU's;
+/// a GPU run's evaluation, which goes on from that state, agrees with a CPU run's.
+#[test]
+fn reptile_with_the_authors_inner_adam_matches_the_cpu() {
+    let ctx = context();
+    for (task, iters) in [(TaskKind::SineReptile, 100), (TaskKind::Sine, 100)] {
+        let mut c = Config::new(task, Algo::Reptile);
+        c.iters = 100;
+        c.inner_optimizer = InnerOptimizer::Adam;
+        let (cpu, cpu_losses, back) = train_both(&ctx, &c, iters);
+        let loss = loss_diff(&cpu_losses, &back.losses);
+        let cpu_params: Vec<f64> = cpu.params().values.iter().flatten().copied().collect();
+        let params = max_diff(&cpu_params, &back.params);
+        let state = cpu.inner_adam();
+        assert_eq!(back.inner_steps, state.steps);
+        assert_eq!(state.steps, (iters * c.inner_steps) as u64);
+        // CPU moments per parameter [T, ...] → per task, all parameters (the GPU's layout)
+        let per_param: Vec<Vec<f64>> = state.v.iter().map(|v| to_host(v).unwrap()).collect();
+        let mut cpu_moments = Vec::new();
+        for t in 0..c.meta_batch {
+            for v in &per_param {
+                let n = v.len() / c.meta_batch;
+                cpu_moments.extend_from_slice(&v[t * n..(t + 1) * n]);
+            }
+        }
+        let moments = max_diff(&cpu_moments, &back.inner_moments);
+        println!(
+            "{} reptile inner Adam kept, {iters} iterations: losses {loss:.2e}, params \
+             {params:.2e}, moments {moments:.2e}",
+            task.name()
+        );
+        assert!(loss <= 1e-4 && params <= 1e-4, "{loss:.2e} {params:.2e}");
+        assert!(moments <= 1e-4, "moments {moments:.2e}");
+    }
+    // a run trained on the GPU evaluates from the read-back state, as the CPU run does
+    let mut c = Config::new(TaskKind::SineReptile, Algo::Reptile);
+    c.iters = 100;
+    c.inner_optimizer = InnerOptimizer::Adam;
+    let mut on_cpu = Runner::new(c.clone()).unwrap();
+    let mut on_gpu = Runner::new(c).unwrap();
+    on_gpu.attach_gpu(&ctx).unwrap();
+    for _ in 0..20 {
+        on_cpu.step().unwrap();
+        on_gpu.submit().unwrap();
+    }
+    let back = pollster::block_on(on_gpu.readback().unwrap().wait()).unwrap();
+    on_gpu.apply_readback(back).unwrap();
+    assert_eq!(on_gpu.learner().inner_adam().steps, 100);
+    let spec = EvalSpec {
+        tasks: 50,
+        ..EvalSpec::default()
+    };
+    let (a, b) = (
+        on_cpu.evaluate(&spec).unwrap(),
+        on_gpu.evaluate(&spec).unwrap(),
+    );
+    for ((_, x), (_, y)) in a.post.iter().zip(&b.post) {
+        let d = (x.mean - y.mean).abs() / x.mean;
+        println!("evaluation after the GPU: {} vs {} (CPU)", y.mean, x.mean);
+        assert!(d <= 1e-3, "{} vs {}", x.mean, y.mean);
+    }
 }
 
 #[test]

@@ -181,6 +181,13 @@ fn the_tables_name_what_the_engine_offers() {
         of(Backend::ALL.iter().map(|b| b.name()).collect())
     );
     assert_eq!(
+        names(sine::INNER_OPTIMIZERS),
+        of(metaplay::engine::meta::InnerOptimizer::ALL
+            .iter()
+            .map(|o| o.name())
+            .collect())
+    );
+    assert_eq!(
         names(sine::TASKS),
         of(vec![TaskKind::Sine.name(), TaskKind::SineReptile.name()])
     );

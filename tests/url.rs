@@ -1,7 +1,7 @@
 //! The link codec: encode → decode is the identity on valid experiments, and decoding any
 //! string gives a valid experiment plus a list of problems, never a panic.
 
-use metaplay::engine::meta::Algo;
+use metaplay::engine::meta::{Algo, InnerOptimizer};
 use metaplay::engine::mlp::{Activation, Precision};
 use metaplay::engine::optim::OptimizerKind;
 use metaplay::engine::tasks::BanditSetting;
@@ -25,7 +25,7 @@ fn sine_run(task: TaskKind) -> impl Strategy<Value = Config> {
             1e-6f64..10.0,
             1usize..=20,
             1usize..=100,
-            any::<bool>(),
+            prop::sample::select(InnerOptimizer::ALL.to_vec()),
             1e-6f64..10.0,
             any::<bool>(),
         ),
@@ -52,11 +52,7 @@ fn sine_run(task: TaskKind) -> impl Strategy<Value = Config> {
                 c.inner_lr = ilr;
                 c.inner_steps = isteps;
                 c.inner_batch = ib;
-                c.inner_optimizer = if iopt {
-                    OptimizerKind::Adam
-                } else {
-                    OptimizerKind::Sgd
-                };
+                c.inner_optimizer = iopt;
                 c.meta_lr = mlr;
                 c.meta_optimizer = if mopt {
                     OptimizerKind::Adam

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::meta::{Algo, LearnerSpec};
+use crate::engine::meta::{Algo, InnerOptimizer, LearnerSpec};
 use crate::engine::mlp::{Activation, Mlp, Precision};
 use crate::engine::optim::OptimizerKind;
 use crate::engine::tasks::SineFamily;
@@ -93,7 +93,7 @@ pub struct Config {
     /// Reptile: support points per inner step.
     pub inner_batch: usize,
     /// Reptile: inner update rule.
-    pub inner_optimizer: OptimizerKind,
+    pub inner_optimizer: InnerOptimizer,
     /// Outer learning rate (Reptile: outer step size ε).
     pub meta_lr: f64,
     /// Outer update rule.
@@ -132,7 +132,7 @@ impl Config {
             inner_lr: 0.01,
             inner_steps: 1,
             inner_batch: 10,
-            inner_optimizer: OptimizerKind::Sgd,
+            inner_optimizer: InnerOptimizer::Sgd,
             meta_lr: 1e-3,
             meta_optimizer: OptimizerKind::Adam,
             anneal: false,

@@ -6,8 +6,8 @@ use candle_core::Tensor;
 
 #[cfg(feature = "gpu")]
 use crate::engine::gpu::{GpuContext, GpuLearner, PendingReadback, Readback};
-use crate::engine::meta::eval::{adaptation_mse, MseSummary};
-use crate::engine::meta::{maml, Algo, InnerLr, Learner};
+use crate::engine::meta::eval::{adaptation_mse, FineTune, MseSummary};
+use crate::engine::meta::Learner;
 use crate::engine::params::to_host;
 use crate::engine::rng::{rng, Rng, Stream};
 use crate::engine::tasks::RegressionBatch;
@@ -197,6 +197,9 @@ impl Runner {
             });
         }
         self.learner.set_params(params);
+        let tasks = self.config.meta_batch;
+        self.learner
+            .set_inner_adam(&back.inner_moments, tasks, back.inner_steps)?;
         self.learner.set_iter(back.first_iter + back.losses.len());
         Ok(back.losses)
     }
@@ -263,8 +266,8 @@ impl Runner {
         Ok(MseSummary::of(&adaptation_mse(&self.learner, batch, &[steps])?[0]).mean)
     }
 
-    /// The network's predictions at `grid` before adaptation and after 1 and `steps` SGD steps
-    /// on `points` (with the run's inner learning rate; Meta-SGD: its learned rates).
+    /// The network's predictions at `grid` before adaptation and after 1 and `steps` steps on
+    /// `points`, with the run's own inner rule ([`FineTune`], as the evaluation).
     pub fn fit_curves(
         &self,
         points: &[(f64, f64)],
@@ -289,18 +292,11 @@ impl Runner {
         let ys: Vec<f64> = points.iter().map(|p| p.1).collect();
         let xs = Tensor::from_slice(&xs, (1, xs.len(), 1), device)?.to_dtype(dtype)?;
         let ys = Tensor::from_slice(&ys, (1, ys.len(), 1), device)?.to_dtype(dtype)?;
-        let lrs = self.learner.inner_lrs()?;
-        let lr = if spec.algo == Algo::MetaSgd {
-            InnerLr::PerParam(&lrs)
-        } else {
-            InnerLr::Scalar(spec.inner_lr)
-        };
-        let one = maml::adapt(&spec.mlp, &theta, &xs, &ys, 1, lr, true)?;
-        let many = maml::adapt(&spec.mlp, &one, &xs, &ys, steps.saturating_sub(1), lr, true)?;
-        Ok(FitCurves {
-            before,
-            one: predict(&one)?,
-            many: predict(&many)?,
-        })
+        let mut tune = FineTune::new(&self.learner, 1)?;
+        tune.steps(&xs, &ys, 1)?;
+        let one = predict(tune.params())?;
+        tune.steps(&xs, &ys, steps.saturating_sub(1))?;
+        let many = predict(tune.params())?;
+        Ok(FitCurves { before, one, many })
     }
 }

@@ -26,6 +26,11 @@ pub struct Readback {
     pub losses: Vec<f64>,
     /// All meta-parameters after the last of them, flat in [`ParamSet`] order.
     pub params: Vec<f64>,
+    /// Reptile with [`crate::engine::meta::InnerOptimizer::Adam`]: the inner Adam's second
+    /// moments after them, one network's worth per task of the meta-batch (empty otherwise).
+    pub inner_moments: Vec<f64>,
+    /// The inner Adam's steps taken (0 without a kept state).
+    pub inner_steps: u64,
 }
 
 /// A readback in flight: owns what it needs, so it can be awaited without borrowing the learner.
@@ -35,6 +40,8 @@ pub struct PendingReadback {
     first_iter: usize,
     count: usize,
     params_len: usize,
+    inner_len: usize,
+    inner_steps: u64,
 }
 
 impl PendingReadback {
@@ -67,14 +74,14 @@ impl PendingReadback {
         let losses = (0..self.count)
             .map(|i| f64::from(values[(self.first_iter + i) % LOSS_RING]))
             .collect();
-        let params = values[LOSS_RING..LOSS_RING + self.params_len]
-            .iter()
-            .map(|&v| f64::from(v))
-            .collect();
+        let widen = |v: &[f32]| v.iter().map(|&v| f64::from(v)).collect();
+        let at = LOSS_RING + self.params_len;
         Ok(Readback {
             first_iter: self.first_iter,
             losses,
-            params,
+            params: widen(&values[LOSS_RING..at]),
+            inner_moments: widen(&values[at..at + self.inner_len]),
+            inner_steps: self.inner_steps,
         })
     }
 }
@@ -88,6 +95,9 @@ pub struct GpuLearner {
     inputs: Inputs,
     meta: Buf,
     loss_ring: Buf,
+    /// Reptile's inner Adam state when it is kept across iterations, and its steps taken.
+    inner_moments: Option<Buf>,
+    inner_steps: u64,
     staging: wgpu::Buffer,
     tasks: usize,
     support: usize,
@@ -100,7 +110,7 @@ pub struct GpuLearner {
 impl GpuLearner {
     /// Builds the learner for meta-batches of `tasks` tasks with `support` and `query` points,
     /// starting from `params` (the CPU learner's initial meta-parameters, Meta-SGD rates
-    /// included) at iteration 0.
+    /// included) at iteration 0, the inner Adam's state (if any) empty.
     pub fn new(
         ctx: &GpuContext,
         spec: &LearnerSpec,
@@ -113,9 +123,10 @@ impl GpuLearner {
         let rec = meta::record(ctx, spec, tasks, support, query)?;
         let flat: Vec<f32> = params.values.iter().flatten().map(|&v| v as f32).collect();
         rec.program.write(rec.meta, 0, &flat);
+        let inner_len = rec.inner_moments.map_or(0, |_| rec.meta_len * tasks);
         let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("readback"),
-            size: ((LOSS_RING + rec.meta_len) * 4) as u64,
+            size: ((LOSS_RING + rec.meta_len + inner_len) * 4) as u64,
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
@@ -126,6 +137,8 @@ impl GpuLearner {
             inputs: rec.inputs,
             meta: rec.meta,
             loss_ring: rec.loss_ring,
+            inner_moments: rec.inner_moments,
+            inner_steps: 0,
             staging,
             tasks,
             support,
@@ -151,7 +164,8 @@ impl GpuLearner {
     }
 
     /// Sets the iteration count (the optimiser's step and Reptile's annealing follow it); for a
-    /// learner built from parameters trained elsewhere.
+    /// learner built from parameters trained elsewhere. Reptile's inner Adam state, kept on the
+    /// device, still starts empty.
     pub fn set_iter(&mut self, iter: usize) {
         self.iter = iter;
         self.read_up_to = iter;
@@ -206,7 +220,12 @@ impl GpuLearner {
             self.program.write(i.xq, 0, &f(&batch.xq));
             self.program.write(i.yq, 0, &f(&batch.yq));
         }
-        let step = step_record(&self.spec, self.iter, self.iter % LOSS_RING, 0);
+        let step = step_record(
+            &self.spec,
+            self.iter,
+            self.iter % LOSS_RING,
+            self.inner_steps,
+        );
         self.program.write(i.step, 0, &step);
         let mut encoder = self
             .ctx
@@ -217,6 +236,9 @@ impl GpuLearner {
         self.program.record(&mut encoder);
         self.ctx.queue.submit([encoder.finish()]);
         self.iter += 1;
+        if self.inner_moments.is_some() {
+            self.inner_steps += self.spec.inner_steps as u64;
+        }
         Ok(())
     }
 
@@ -238,6 +260,18 @@ impl GpuLearner {
             (LOSS_RING * 4) as u64,
             (self.params_len * 4) as u64,
         );
+        let inner_len = self
+            .inner_moments
+            .map_or(0, |_| self.params_len * self.tasks);
+        if let Some(mom) = self.inner_moments {
+            encoder.copy_buffer_to_buffer(
+                self.program.buffer(mom),
+                0,
+                &self.staging,
+                ((LOSS_RING + self.params_len) * 4) as u64,
+                (inner_len * 4) as u64,
+            );
+        }
         self.ctx.queue.submit([encoder.finish()]);
         let pending = PendingReadback {
             ctx: self.ctx.clone(),
@@ -245,6 +279,8 @@ impl GpuLearner {
             first_iter: self.read_up_to,
             count: self.unread(),
             params_len: self.params_len,
+            inner_len,
+            inner_steps: self.inner_steps,
         };
         self.read_up_to = self.iter;
         pending

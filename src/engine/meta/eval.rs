@@ -1,9 +1,12 @@
 //! Few-shot evaluation, as in the MAML paper and the JAX reference: on fresh tasks, fine-tune
-//! the meta-learned initialisation by SGD on K support points and measure the MSE on query
-//! points before adaptation and after given numbers of steps.
+//! the meta-learned initialisation on K support points with the run's own inner rule
+//! ([`FineTune`]) and measure the MSE on query points before adaptation and after given numbers
+//! of steps.
 
+use candle_core::Tensor;
 use serde::Serialize;
 
+use super::reptile::{self, AdamState, InnerOptimizer, InnerRule};
 use super::{maml, Algo, InnerLr, Learner};
 use crate::engine::params::to_host;
 use crate::engine::tasks::RegressionBatch;
@@ -48,9 +51,67 @@ impl MseSummary {
     }
 }
 
-/// Per-task query MSE after each number of SGD steps in `steps` (0 = before adaptation),
-/// `result[i][t]` for `steps[i]` and task `t`. Adaptation uses the learner's inner learning
-/// rate (Meta-SGD: its learned per-parameter rates), on the support set, all tasks batched.
+/// Fine-tuning of a learner's network on support sets, a few steps at a time, with the rule the
+/// run trains its inner loop with: SGD at the inner learning rate (Meta-SGD: its learned
+/// per-parameter rates), or for Reptile with inner Adam that Adam — afresh for every task
+/// ([`InnerOptimizer::AdamPerTask`]) or going on from the training state
+/// ([`InnerOptimizer::Adam`], [`AdamState::for_tasks`]). Every step uses all support points.
+pub struct FineTune<'a> {
+    learner: &'a Learner,
+    lrs: Vec<Tensor>,
+    params: Vec<Tensor>,
+    adam: Option<AdamState>,
+}
+
+impl<'a> FineTune<'a> {
+    /// Starts at the learner's network, for batches of `tasks` tasks.
+    pub fn new(learner: &'a Learner, tasks: usize) -> Result<Self> {
+        let spec = learner.spec();
+        let adam = match (spec.algo, spec.inner_optimizer) {
+            (Algo::Reptile, InnerOptimizer::Adam) => Some(learner.inner_adam().for_tasks(tasks)?),
+            (Algo::Reptile, InnerOptimizer::AdamPerTask) => Some(AdamState::default()),
+            _ => None,
+        };
+        Ok(Self {
+            learner,
+            lrs: learner.inner_lrs()?,
+            params: learner.network()?,
+            adam,
+        })
+    }
+
+    /// The current parameters (shared before the first step, per task after it).
+    pub fn params(&self) -> &[Tensor] {
+        &self.params
+    }
+
+    /// `steps` more steps on the support sets `xs`, `ys` (`[T, K, 1]`).
+    pub fn steps(&mut self, xs: &Tensor, ys: &Tensor, steps: usize) -> Result<()> {
+        let spec = self.learner.spec();
+        self.params = match self.adam.as_mut() {
+            Some(state) => {
+                let rule = InnerRule::Adam {
+                    lr: spec.inner_lr,
+                    state,
+                };
+                reptile::adapt_tasks(&spec.mlp, &self.params, xs, ys, steps, xs.dim(1)?, rule)?
+            }
+            None => {
+                let lr = if spec.algo == Algo::MetaSgd {
+                    InnerLr::PerParam(&self.lrs)
+                } else {
+                    InnerLr::Scalar(spec.inner_lr)
+                };
+                maml::adapt(&spec.mlp, &self.params, xs, ys, steps, lr, true)?
+            }
+        };
+        Ok(())
+    }
+}
+
+/// Per-task query MSE after each number of steps in `steps` (0 = before adaptation),
+/// `result[i][t]` for `steps[i]` and task `t`. Adaptation is [`FineTune`] on the support set,
+/// all tasks batched.
 pub fn adaptation_mse(
     learner: &Learner,
     batch: &RegressionBatch,
@@ -58,25 +119,18 @@ pub fn adaptation_mse(
 ) -> Result<Vec<Vec<f64>>> {
     let spec = learner.spec();
     let dtype = spec.precision.dtype();
-    let theta = learner.network()?;
-    let lrs = learner.inner_lrs()?;
-    let lr = if spec.algo == Algo::MetaSgd {
-        InnerLr::PerParam(&lrs)
-    } else {
-        InnerLr::Scalar(spec.inner_lr)
-    };
     let max_steps = steps.iter().copied().max().unwrap_or(0);
     let mut out = vec![Vec::with_capacity(batch.tasks); steps.len()];
     let mut start = 0;
     while start < batch.tasks {
         let len = EVAL_CHUNK.min(batch.tasks - start);
         let b = batch.slice(start, len).tensors(dtype, learner.device())?;
-        let mut p = theta.clone();
+        let mut tune = FineTune::new(learner, len)?;
         for s in 0..=max_steps {
             if s > 0 {
-                p = maml::adapt(&spec.mlp, &p, &b.xs, &b.ys, 1, lr, true)?;
+                tune.steps(&b.xs, &b.ys, 1)?;
             }
-            let mse = spec.mlp.loss(&p, &b.xq, &b.yq)?;
+            let mse = spec.mlp.loss(tune.params(), &b.xq, &b.yq)?;
             let mse = to_host(&mse)?;
             for (i, _) in steps.iter().enumerate().filter(|(_, &n)| n == s) {
                 out[i].extend_from_slice(&mse);

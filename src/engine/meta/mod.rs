@@ -17,7 +17,7 @@ use crate::engine::tasks::RegressionBatch;
 use crate::error::Result;
 
 pub use maml::InnerLr;
-pub use reptile::InnerRule;
+pub use reptile::{AdamState, InnerOptimizer, InnerRule};
 
 /// The meta-learning algorithm (or baseline) a run uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,8 +79,8 @@ pub struct LearnerSpec {
     pub inner_steps: usize,
     /// Reptile: support points per inner step (the support set holds `inner_steps` of them).
     pub inner_batch: usize,
-    /// Reptile: the inner update rule (SGD or Adam).
-    pub inner_optimizer: OptimizerKind,
+    /// Reptile: the inner update rule.
+    pub inner_optimizer: InnerOptimizer,
     /// Outer learning rate (Reptile: the initial step size ε).
     pub meta_lr: f64,
     /// Outer update rule.
@@ -97,6 +97,8 @@ pub struct Learner {
     spec: LearnerSpec,
     params: ParamSet,
     optimizer: Optimizer,
+    /// Reptile with [`InnerOptimizer::Adam`]: the inner Adam's state, kept across iterations.
+    inner_adam: AdamState,
     iter: usize,
     device: Device,
 }
@@ -118,6 +120,7 @@ impl Learner {
             spec,
             params,
             optimizer,
+            inner_adam: AdamState::default(),
             iter: 0,
             device: Device::Cpu,
         }
@@ -136,6 +139,22 @@ impl Learner {
     /// Replaces the meta-parameters (same names and shapes), e.g. from an imported file.
     pub fn set_params(&mut self, params: ParamSet) {
         self.params = params;
+    }
+
+    /// Reptile with [`InnerOptimizer::Adam`]: the inner Adam's state (one slot per task of the
+    /// meta-batch; empty before the first iteration and for other rules).
+    pub fn inner_adam(&self) -> &AdamState {
+        &self.inner_adam
+    }
+
+    /// Replaces the inner Adam's state with flat per-task moments (the WebGPU backend's
+    /// layout: `tasks` slots of every network parameter in [`ParamSet`] order) after `steps`
+    /// steps.
+    pub fn set_inner_adam(&mut self, flat: &[f64], tasks: usize, steps: u64) -> Result<()> {
+        let shapes = &self.params.shapes[..self.net_len()];
+        let dtype = self.spec.precision.dtype();
+        self.inner_adam = AdamState::from_flat(flat, tasks, shapes, steps, dtype, &self.device)?;
+        Ok(())
     }
 
     /// Meta-iterations done.
@@ -198,9 +217,18 @@ impl Learner {
             }
             Algo::Reptile => {
                 let theta = self.params.tensors(dtype, &self.device)?;
+                let mut fresh = AdamState::default();
+                let lr = s.inner_lr;
                 let rule = match s.inner_optimizer {
-                    OptimizerKind::Sgd => InnerRule::Sgd { lr: s.inner_lr },
-                    OptimizerKind::Adam => InnerRule::Adam { lr: s.inner_lr },
+                    InnerOptimizer::Sgd => InnerRule::Sgd { lr },
+                    InnerOptimizer::Adam => InnerRule::Adam {
+                        lr,
+                        state: &mut self.inner_adam,
+                    },
+                    InnerOptimizer::AdamPerTask => InnerRule::Adam {
+                        lr,
+                        state: &mut fresh,
+                    },
                 };
                 let adapted = reptile::adapt_tasks(
                     &s.mlp,

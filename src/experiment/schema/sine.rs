@@ -2,7 +2,7 @@
 //! controls show them. Defaults come from [`Config::new`] (per task family and algorithm).
 
 use super::{whole, whole_of, DefaultsBy, Domain, Scope, Setting, Value};
-use crate::engine::meta::Algo;
+use crate::engine::meta::{Algo, InnerOptimizer};
 use crate::engine::mlp::{Activation, Precision};
 use crate::engine::optim::OptimizerKind;
 use crate::experiment::backend::Backend;
@@ -19,8 +19,15 @@ pub const ALGOS: &[(&str, &str)] = &[
     ("pretrain", "Pre-training"),
     ("scratch", "From scratch"),
 ];
-/// Optimisers.
+/// Outer optimisers.
 pub const OPTIMIZERS: &[(&str, &str)] = &[("sgd", "SGD"), ("adam", "Adam")];
+/// Reptile's inner rules: Adam with β₁ = 0 keeping its state across tasks (the authors' code),
+/// or reset for every task.
+pub const INNER_OPTIMIZERS: &[(&str, &str)] = &[
+    ("sgd", "SGD"),
+    ("adam", "Adam (β₁ 0, state kept)"),
+    ("adam-per-task", "Adam, reset per task"),
+];
 /// Hidden activations.
 pub const ACTIVATIONS: &[(&str, &str)] = &[("relu", "ReLU"), ("tanh", "tanh")];
 /// Precisions.
@@ -166,11 +173,11 @@ pub static SINE: &[Setting<Config>] = &[
             "inner_opt",
             "inner-opt",
             "Inner optimiser",
-            "Reptile: inner update rule",
+            "Reptile: inner update rule (adam: β₁ = 0 with its state kept across tasks, as the authors' code; adam-per-task: reset for every task)",
             DefaultsBy::Algo,
-            Domain::Choice(OPTIMIZERS),
+            Domain::Choice(INNER_OPTIMIZERS),
             |c| Value::Choice(c.inner_optimizer.name()),
-            |c, v| c.inner_optimizer = optimizer(&v),
+            |c, v| c.inner_optimizer = InnerOptimizer::parse(v.choice()).unwrap_or(InnerOptimizer::Sgd),
         )
     },
     run(

@@ -12,7 +12,7 @@ use crate::engine::gpu::context::GpuContext;
 use crate::engine::gpu::mlp_program::{elementwise, Layout, MlpRecorder, ParamView, Points};
 use crate::engine::gpu::program::{Buf, Kernel, Params, Program, ProgramBuilder};
 use crate::engine::meta::reptile::{outer_step_size, INNER_ADAM};
-use crate::engine::meta::{Algo, LearnerSpec};
+use crate::engine::meta::{Algo, InnerOptimizer, LearnerSpec};
 use crate::engine::optim::{AdamParams, OptimizerKind};
 use crate::error::{Error, Result};
 
@@ -38,6 +38,9 @@ pub(crate) struct Recorded {
     pub meta: Buf,
     /// Meta-losses, one slot per iteration modulo the ring's length.
     pub loss_ring: Buf,
+    /// Reptile with [`InnerOptimizer::Adam`]: the inner Adam's second moments `[T, P]`, kept
+    /// across iterations.
+    pub inner_moments: Option<Buf>,
     /// Meta-parameters.
     pub meta_len: usize,
 }
@@ -166,10 +169,11 @@ pub(crate) fn record(
         query,
         p,
     };
+    let mut inner_moments = None;
     let outer = match spec.algo {
         Algo::Maml | Algo::Fomaml | Algo::MetaSgd => maml::record(&mut r),
         Algo::Reptile => {
-            reptile::record(&mut r)?;
+            inner_moments = reptile::record(&mut r)?;
             Outer::Update
         }
         Algo::Pretrain => baselines::pretrain(&mut r),
@@ -192,6 +196,7 @@ pub(crate) fn record(
         inputs,
         meta,
         loss_ring,
+        inner_moments,
         meta_len,
     })
 }
@@ -209,7 +214,9 @@ pub(crate) fn meta_len(spec: &LearnerSpec) -> usize {
 /// Scalars in the step record of `spec`.
 fn step_len(spec: &LearnerSpec) -> usize {
     match (spec.algo, spec.inner_optimizer) {
-        (Algo::Reptile, OptimizerKind::Adam) => STEP_INNER + spec.inner_steps,
+        (Algo::Reptile, InnerOptimizer::Adam | InnerOptimizer::AdamPerTask) => {
+            STEP_INNER + spec.inner_steps
+        }
         _ => STEP_INNER,
     }
 }

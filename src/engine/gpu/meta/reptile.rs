@@ -5,12 +5,13 @@
 
 use super::{Recording, STEP_INNER};
 use crate::engine::gpu::mlp_program::{ParamView, Points};
-use crate::engine::gpu::program::{Kernel, Params};
-use crate::engine::optim::OptimizerKind;
+use crate::engine::gpu::program::{Buf, Kernel, Params};
+use crate::engine::meta::InnerOptimizer;
 use crate::error::{Error, Result};
 
-/// Records Reptile's outer direction into `r.grad`.
-pub(super) fn record(r: &mut Recording) -> Result<()> {
+/// Records Reptile's outer direction into `r.grad`. Returns the inner Adam's moments when
+/// they are kept across iterations ([`InnerOptimizer::Adam`]).
+pub(super) fn record(r: &mut Recording) -> Result<Option<Buf>> {
     let (t, p, spec) = (r.tasks, r.p, r.spec);
     let (support, query) = (r.support, r.query);
     let (support_pts, query_pts, shared) = (r.support_pts(), r.query_pts(), r.shared());
@@ -22,9 +23,11 @@ pub(super) fn record(r: &mut Recording) -> Result<()> {
         base: 0,
         stride: p,
     };
-    // Adam zeroes its moments at each task's first step
-    let inner_moments =
-        (spec.inner_optimizer == OptimizerKind::Adam).then(|| r.b.buffer("inner moments", t * p));
+    let rule = spec.inner_optimizer;
+    // AdamPerTask zeroes the moments at each task's first step; Adam never does (the buffer
+    // starts at zero, the state before the first step)
+    let inner_moments = (rule != InnerOptimizer::Sgd).then(|| r.b.buffer("inner moments", t * p));
+    let reset = rule == InnerOptimizer::AdamPerTask;
     let pass = r.rec.pass_bufs(&mut r.b, "inner", batch);
     for s in 0..steps {
         let start = (s * batch) % support;
@@ -54,7 +57,7 @@ pub(super) fn record(r: &mut Recording) -> Result<()> {
                 // the bias correction of step s is the step record's STEP_INNER + s
                 let params = Params {
                     k: (STEP_INNER + s) as u32,
-                    flag: in_place | if s == 0 { 4 } else { 0 },
+                    flag: in_place | if reset && s == 0 { 4 } else { 0 },
                     ..params
                 };
                 let reads = [meta, pass.grad, meta, step];
@@ -83,5 +86,5 @@ pub(super) fn record(r: &mut Recording) -> Result<()> {
         ..Params::default()
     };
     r.b.op(Kernel::TaskSum, &[from.buf, meta], &[r.grad], params, p);
-    Ok(())
+    Ok(inner_moments.filter(|_| !reset))
 }
