@@ -66,6 +66,10 @@ fn invalid_flags_exit_with_code_2_and_a_clear_message() {
         (&["train", "--inner-lr=-1", "--iters", "1"][..], "inner_lr"),
         (&["train", "--hidden", "40,x"][..], "layer width"),
         (&["train", "--iters", "1000000"][..], "iters"),
+        (
+            &["train", "--inner-optimizer", "adamw"][..],
+            "accepted: sgd, adam, adam-per-task",
+        ),
     ] {
         let out = metaplay(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -74,6 +78,7 @@ fn invalid_flags_exit_with_code_2_and_a_clear_message() {
     }
 }
 
+#[cfg(feature = "gpu")]
 #[test]
 fn bandit_evaluates_on_the_gpu_with_the_same_lines_and_refuses_unknown_backends() {
     let out = metaplay(&[
@@ -109,4 +114,45 @@ fn bandit_evaluates_on_the_gpu_with_the_same_lines_and_refuses_unknown_backends(
         msg.contains("--backend") && msg.contains("cpu, webgpu"),
         "{msg}"
     );
+}
+
+/// Built without the `gpu` feature, asking for WebGPU is an error that says how to get it.
+#[cfg(not(feature = "gpu"))]
+#[test]
+fn without_the_gpu_feature_webgpu_is_refused_with_the_reason() {
+    for args in [
+        &["bandit", "--backend", "webgpu", "--episodes", "10"][..],
+        &[
+            "bench",
+            "--backends",
+            "webgpu",
+            "--hidden",
+            "4",
+            "--meta-batch",
+            "1",
+        ][..],
+    ] {
+        let out = metaplay(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("no WebGPU backend") && err.contains("`gpu` feature"),
+            "{args:?}: {err}"
+        );
+    }
+    // the CPU half of the bench still runs
+    let out = metaplay(&[
+        "bench",
+        "--backends",
+        "cpu",
+        "--hidden",
+        "4",
+        "--meta-batch",
+        "1",
+        "--iters",
+        "2",
+        "--json",
+    ]);
+    let lines = json_lines(&out);
+    assert!(lines[0]["cpu_ms"].as_f64().unwrap() > 0.0, "{lines:?}");
 }

@@ -308,3 +308,21 @@ impl Runner {
         Ok(FitCurves { before, one, many })
     }
 }
+
+/// ms per meta-iteration of a fresh [`Runner`] of `config` on the CPU: `warmup` untimed iterations, then `iters` timed by `clock` (in ms).
+pub fn cpu_ms_per_iter(
+    config: &Config,
+    warmup: usize,
+    iters: usize,
+    clock: impl Fn() -> f64,
+) -> Result<f64> {
+    let mut r = Runner::new(config.clone())?;
+    for _ in 0..warmup {
+        r.step()?;
+    }
+    let start = clock();
+    for _ in 0..iters {
+        r.step()?;
+    }
+    Ok((clock() - start) / iters.max(1) as f64)
+}

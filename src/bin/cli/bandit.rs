@@ -158,7 +158,7 @@ pub fn run(args: &BanditArgs) -> Result<(), metaplay::Error> {
             return Ok(());
         }
         #[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
-        metaplay::bail!("this build has no WebGPU backend (feature `gpu`)");
+        metaplay::bail!("{}", crate::NO_GPU);
     }
     let count = policies.len();
     for policy in policies {

@@ -21,26 +21,10 @@ pub const CPU_LABEL: &str = "CPU (candle)";
 /// include building the pipelines).
 const TRIAL_ITERS: usize = 5;
 
-/// ms per meta-iteration of a fresh copy of `config` on the CPU (the session's runs are
-/// untouched): `warmup` untimed iterations, then `iters` timed by `clock` (in ms).
-pub fn cpu_ms_per_iter(
-    config: &Config,
-    warmup: usize,
-    iters: usize,
-    clock: impl Fn() -> f64,
-) -> Result<f64> {
-    let mut r = Runner::new(config.clone())?;
-    for _ in 0..warmup {
-        r.step()?;
-    }
-    let start = clock();
-    for _ in 0..iters {
-        r.step()?;
-    }
-    Ok((clock() - start) / iters.max(1) as f64)
-}
+// the CPU's timing lives beside the runner (the bench CLI needs it without the `gpu` feature)
+pub use crate::experiment::runner::cpu_ms_per_iter;
 
-/// The same on the GPU, each round submitted back to back and read back once (at least one
+/// [`cpu_ms_per_iter`] on the GPU, each round submitted back to back and read back once (at least one
 /// untimed iteration); also the compute dispatches of one iteration.
 pub async fn gpu_ms_per_iter(
     ctx: &GpuContext,
