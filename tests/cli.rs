@@ -70,6 +70,10 @@ fn invalid_flags_exit_with_code_2_and_a_clear_message() {
         (&["train", "--hidden", "40,40"][..], "widths like 40x40"),
         (&["train", "--iters", "1000000"][..], "1..=200000"),
         (&["bandit", "--seed=-3"][..], "'-3' is not a whole number"),
+        (
+            &["train", "--inner-opt", "adamw"][..],
+            "'adamw' is not sgd, adam or adam-per-task",
+        ),
     ] {
         let out = metaplay(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -78,6 +82,7 @@ fn invalid_flags_exit_with_code_2_and_a_clear_message() {
     }
 }
 
+#[cfg(feature = "gpu")]
 #[test]
 fn bandit_evaluates_on_the_gpu_with_the_same_lines_and_refuses_unknown_backends() {
     let out = metaplay(&[
@@ -115,6 +120,7 @@ fn bandit_evaluates_on_the_gpu_with_the_same_lines_and_refuses_unknown_backends(
     );
 }
 
+#[cfg(feature = "gpu")]
 #[test]
 fn train_on_the_gpu_prints_the_cpu_losses_and_says_where_it_ran() {
     let run = |backend: &str| {
@@ -151,4 +157,75 @@ fn train_on_the_gpu_prints_the_cpu_losses_and_says_where_it_ran() {
     let auto = run("auto");
     let label = auto[0]["backend"].as_str().unwrap();
     assert!(label.starts_with("CPU (candle) · auto:"), "{label}");
+}
+
+/// Built without the `gpu` feature, asking for WebGPU is an error that says how to get it.
+#[cfg(not(feature = "gpu"))]
+#[test]
+fn without_the_gpu_feature_webgpu_is_refused_with_the_reason() {
+    // train and bandit decide as the page does: the CPU, with a notice that says why
+    for args in [
+        &[
+            "bandit",
+            "--backend",
+            "webgpu",
+            "--episodes",
+            "10",
+            "--json",
+        ][..],
+        &[
+            "train",
+            "--backend",
+            "webgpu",
+            "--iters",
+            "2",
+            "--eval-tasks",
+            "0",
+            "--json",
+        ][..],
+    ] {
+        let lines = json_lines(&metaplay(args));
+        let notice = lines
+            .iter()
+            .find_map(|l| {
+                l.get("notice")
+                    .or(l.get("backend_notice"))
+                    .and_then(|n| n.as_str())
+            })
+            .unwrap_or_default()
+            .to_string();
+        assert!(notice.contains("no WebGPU backend"), "{args:?}: {lines:?}");
+    }
+    // the bench compares backends: it refuses one it does not have
+    let args = [
+        "bench",
+        "--backends",
+        "webgpu",
+        "--hidden",
+        "4",
+        "--meta-batch",
+        "1",
+    ];
+    let out = metaplay(&args);
+    assert_eq!(out.status.code(), Some(1), "{args:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no WebGPU backend") && err.contains("`gpu` feature"),
+        "{args:?}: {err}"
+    );
+    // the CPU half of the bench still runs
+    let out = metaplay(&[
+        "bench",
+        "--backends",
+        "cpu",
+        "--hidden",
+        "4",
+        "--meta-batch",
+        "1",
+        "--iters",
+        "2",
+        "--json",
+    ]);
+    let lines = json_lines(&out);
+    assert!(lines[0]["cpu_ms"].as_f64().unwrap() > 0.0, "{lines:?}");
 }

@@ -22,6 +22,11 @@ use metaplay::engine::meta::Algo;
 use metaplay::experiment::schema::{self, cli::Flags};
 use metaplay::experiment::{EvalSpec, Runner};
 
+/// The error for `webgpu` asked of a build without the `gpu` feature.
+#[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
+const NO_GPU: &str = "this build has no WebGPU backend: it was built without the `gpu` feature \
+     (on by default; rebuild without --no-default-features, or with --features gpu)";
+
 #[derive(Parser)]
 #[command(
     name = "metaplay",

@@ -12,7 +12,9 @@ use crate::engine::params::to_host;
 use crate::engine::rng::{rng, Rng, Stream};
 use crate::engine::tasks::RegressionBatch;
 use crate::engine::tasks::{RegressionFamily, SineFamily};
-use crate::error::{Error, Result};
+#[cfg(feature = "gpu")]
+use crate::error::Error;
+use crate::error::Result;
 use crate::experiment::config::Config;
 use crate::experiment::divergence::step_or_roll_back;
 use crate::experiment::protocol::FitCurves;
@@ -299,4 +301,22 @@ impl Runner {
         let many = predict(tune.params())?;
         Ok(FitCurves { before, one, many })
     }
+}
+
+/// ms per meta-iteration of a fresh [`Runner`] of `config` on the CPU: `warmup` untimed iterations, then `iters` timed by `clock` (in ms).
+pub fn cpu_ms_per_iter(
+    config: &Config,
+    warmup: usize,
+    iters: usize,
+    clock: impl Fn() -> f64,
+) -> Result<f64> {
+    let mut r = Runner::new(config.clone())?;
+    for _ in 0..warmup {
+        r.step()?;
+    }
+    let start = clock();
+    for _ in 0..iters {
+        r.step()?;
+    }
+    Ok((clock() - start) / iters.max(1) as f64)
 }

@@ -43,7 +43,7 @@ pub fn place(runner: &mut Runner) -> (bool, Status) {
     }
     #[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
     {
-        let none = GpuError::NoAdapter("this build has no WebGPU backend (feature `gpu`)".into());
+        let none = GpuError::NoAdapter(crate::NO_GPU.into());
         let mut decision = decision;
         let next = match decision.start() {
             metaplay::experiment::backend_decision::Next::RequestAdapter => {
@@ -78,6 +78,6 @@ pub fn gpu_steps(runner: &mut Runner, n: usize) -> metaplay::Result<Vec<f64>> {
 #[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
 pub fn gpu_steps(_: &mut Runner, _: usize) -> metaplay::Result<Vec<f64>> {
     Err(metaplay::Error::Gpu(GpuError::Unsupported(
-        "this build has no WebGPU backend (feature `gpu`)".into(),
+        crate::NO_GPU.into(),
     )))
 }

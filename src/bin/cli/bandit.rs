@@ -168,7 +168,7 @@ fn gpu_evaluation(
     #[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
     let next = match (next, policies) {
         (Next::RequestAdapter, _) => decision.adapter(Err(metaplay::error::GpuError::NoAdapter(
-            "this build has no WebGPU backend (feature `gpu`)".into(),
+            crate::NO_GPU.into(),
         ))),
         (next, _) => next,
     };

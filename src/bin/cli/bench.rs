@@ -7,7 +7,7 @@ use clap::Args;
 use serde_json::json;
 
 use metaplay::engine::meta::Algo;
-use metaplay::experiment::session::cpu_ms_per_iter;
+use metaplay::experiment::runner::cpu_ms_per_iter;
 #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
 use metaplay::experiment::session::gpu_ms_per_iter;
 use metaplay::experiment::{Config, TaskKind};
@@ -57,9 +57,13 @@ pub fn run(args: &BenchArgs) -> Result<(), metaplay::Error> {
     };
     #[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
     if want("webgpu") {
-        metaplay::bail!("this build has no WebGPU backend (feature `gpu`)");
+        metaplay::bail!("{}", crate::NO_GPU);
     }
+    // the GPU reads back once per round: at most a loss ring of iterations
+    #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
     let iters = args.iters.clamp(1, metaplay::engine::gpu::LOSS_RING);
+    #[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
+    let iters = args.iters.max(1);
     for &h in &args.hidden.0 {
         for &t in &args.meta_batch.0 {
             let mut c = Config::new(TaskKind::Sine, args.algo);

@@ -19,9 +19,9 @@ pub use bandit::{BanditSession, LIVE_EPISODES};
 #[cfg(feature = "gpu")]
 pub use bandit_gpu::{gpu_error, GpuEvaluation};
 pub use sine::SineSession;
-#[cfg(feature = "gpu")]
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
 pub use sine_gpu::decide_blocking;
+#[cfg(feature = "gpu")]
 pub use sine_gpu::{adapter_facts, auto_trial, backend_event, cpu_ms_per_iter, gpu_ms_per_iter};
 
 /// What the worker trains.
@@ -86,7 +86,6 @@ impl Session {
     /// True when the sine runs train on the GPU.
     pub fn on_gpu(&self) -> bool {
         match self {
-            #[cfg(feature = "gpu")]
             Session::Sine(s) => s.on_gpu(),
             _ => false,
         }

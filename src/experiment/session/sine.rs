@@ -104,6 +104,11 @@ impl SineSession {
         self.playing = playing;
     }
 
+    /// True when the runs train on the GPU.
+    pub fn on_gpu(&self) -> bool {
+        self.runs.first().is_some_and(Runner::on_gpu)
+    }
+
     /// The runs.
     pub fn runs(&self) -> &[Runner] {
         &self.runs

@@ -21,26 +21,10 @@ const GPU_CHUNK_MS: f64 = 100.0;
 /// include building the pipelines).
 const TRIAL_ITERS: usize = 5;
 
-/// ms per meta-iteration of a fresh copy of `config` on the CPU (the session's runs are
-/// untouched): `warmup` untimed iterations, then `iters` timed by `clock` (in ms).
-pub fn cpu_ms_per_iter(
-    config: &Config,
-    warmup: usize,
-    iters: usize,
-    clock: impl Fn() -> f64,
-) -> Result<f64> {
-    let mut r = Runner::new(config.clone())?;
-    for _ in 0..warmup {
-        r.step()?;
-    }
-    let start = clock();
-    for _ in 0..iters {
-        r.step()?;
-    }
-    Ok((clock() - start) / iters.max(1) as f64)
-}
+// the CPU's timing lives beside the runner (the bench CLI needs it without the `gpu` feature)
+pub use crate::experiment::runner::cpu_ms_per_iter;
 
-/// The same on the GPU, each round submitted back to back and read back once (at least one
+/// [`cpu_ms_per_iter`] on the GPU, each round submitted back to back and read back once (at least one
 /// untimed iteration); also the compute dispatches of one iteration.
 pub async fn gpu_ms_per_iter(
     ctx: &GpuContext,
@@ -141,11 +125,6 @@ impl SineSession {
     /// The configuration of run `index`, for `auto`'s timing ([`Next::TimeRun`]).
     pub fn run_config(&self, index: usize) -> Option<Config> {
         self.runs.get(index).map(|r| r.config().clone())
-    }
-
-    /// True when the runs train on the GPU.
-    pub fn on_gpu(&self) -> bool {
-        self.runs.first().is_some_and(Runner::on_gpu)
     }
 
     /// Carries out a settled decision ([`Next::Settle`]): moves the runs to `ctx` when `gpu`
