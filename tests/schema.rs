@@ -343,3 +343,17 @@ fn controls_show_the_bounds_that_parsing_checks() {
         }
     }
 }
+
+#[test]
+fn a_comparison_says_when_the_runs_learn_from_different_amounts_of_data() {
+    let maml = Config::new(TaskKind::Sine, Algo::Maml);
+    let reptile = maml.with_algo(Algo::Reptile);
+    assert_eq!(
+        (maml.points_per_task(), reptile.points_per_task()),
+        (20, 50)
+    );
+    let note = Config::data_budget_note(&[maml.clone(), reptile]).expect("a note");
+    assert!(note.contains("maml 20, reptile 50"), "{note}");
+    let pre = maml.with_algo(Algo::Pretrain);
+    assert_eq!(Config::data_budget_note(&[maml, pre]), None);
+}

@@ -181,6 +181,32 @@ impl Config {
         carry(SINE, self, fresh, |d| d == DefaultsBy::Nothing)
     }
 
+    /// Points of each training task the meta-update learns from: Reptile's inner minibatches
+    /// (`inner_steps × inner_batch`, 50 by default), the others' support and query sets
+    /// (`k + k_query`, 20 on `sine`). Comparisons should say when these differ.
+    pub fn points_per_task(&self) -> usize {
+        match self.algo {
+            Algo::Reptile => self.inner_steps * self.inner_batch,
+            _ => self.k + self.k_query,
+        }
+    }
+
+    /// The sentence that warns when `runs` learn from different amounts of data per task.
+    pub fn data_budget_note(runs: &[Config]) -> Option<String> {
+        let first = runs.first()?.points_per_task();
+        if runs.iter().all(|c| c.points_per_task() == first) {
+            return None;
+        }
+        let each: Vec<String> = runs
+            .iter()
+            .map(|c| format!("{} {}", c.algo.name(), c.points_per_task()))
+            .collect();
+        Some(format!(
+            "The runs learn from different numbers of points per training task ({}): Reptile's inner minibatches are not MAML's support and query sets.",
+            each.join(", ")
+        ))
+    }
+
     /// The network this configuration trains.
     pub fn mlp(&self) -> Mlp {
         Mlp::new(1, &self.hidden, 1, self.activation)

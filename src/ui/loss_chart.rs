@@ -62,6 +62,9 @@ pub fn LossChart(
                 "Meta-training loss (lines) and validation loss after adaptation (dots)"
                 <label class="inline"><input type="checkbox" data-testid="control-log-scale"
                     prop:checked=move || log_scale.get() on:change=move |ev| log_scale.set(event_target_checked(&ev)) />" log scale"</label>
+                {move || runs.with(|r| Config::data_budget_note(r)).map(|note| view! {
+                    <small class="note" data-testid="data-budget-note">{note}</small>
+                })}
             </figcaption>
             <canvas node_ref=canvas_ref data-testid="meta-loss-chart" width="720" height="360"
                 aria-label="Meta-loss chart"></canvas>
