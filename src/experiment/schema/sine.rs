@@ -58,31 +58,13 @@ fn optimizer(v: &Value) -> OptimizerKind {
     OptimizerKind::parse(v.choice()).unwrap_or_default()
 }
 
-/// A run-level setting with the usual spellings: link key `link`, flag and control `cli`.
-#[allow(clippy::too_many_arguments)]
-const fn run(
-    link: &'static str,
-    cli: &'static str,
-    label: &'static str,
-    help: &'static str,
-    defaults_by: DefaultsBy,
-    domain: Domain,
-    get: fn(&Config) -> Value,
-    put: fn(&mut Config, Value),
-) -> Setting<Config> {
-    Setting {
-        scope: Scope::Run,
-        ..Setting::new(link, cli, label, help, defaults_by, domain, get, put)
-    }
-}
-
 /// Every setting of a sine run, in link order: `task` and `algo` first (they pick the
 /// defaults of the others), then coupling before what it couples to (`k` sets Reptile's
 /// `inner_batch`).
 pub static SINE: &[Setting<Config>] = &[
     Setting {
         scope: Scope::Experiment,
-        ..run(
+        ..Setting::new(
             "task",
             "task",
             "Task",
@@ -97,7 +79,7 @@ pub static SINE: &[Setting<Config>] = &[
             },
         )
     },
-    run(
+    Setting::new(
         "runs",
         "algo",
         "Algorithm",
@@ -111,7 +93,7 @@ pub static SINE: &[Setting<Config>] = &[
             }
         },
     ),
-    run(
+    Setting::new(
         "k",
         "k",
         "K (support points)",
@@ -124,7 +106,7 @@ pub static SINE: &[Setting<Config>] = &[
             c.inner_batch = c.k;
         },
     ),
-    run(
+    Setting::new(
         "k_query",
         "k-query",
         "Query points",
@@ -134,7 +116,7 @@ pub static SINE: &[Setting<Config>] = &[
         |c| whole_of(c.k_query),
         |c, v| c.k_query = v.size(),
     ),
-    run(
+    Setting::new(
         "inner_steps",
         "inner-steps",
         "Inner steps",
@@ -144,7 +126,7 @@ pub static SINE: &[Setting<Config>] = &[
         |c| whole_of(c.inner_steps),
         |c, v| c.inner_steps = v.size(),
     ),
-    run(
+    Setting::new(
         "inner_lr",
         "inner-lr",
         "Inner learning rate α",
@@ -156,7 +138,7 @@ pub static SINE: &[Setting<Config>] = &[
     ),
     Setting {
         applies: is_reptile,
-        ..run(
+        ..Setting::new(
             "inner_batch",
             "inner-batch",
             "Inner minibatch",
@@ -169,7 +151,7 @@ pub static SINE: &[Setting<Config>] = &[
     },
     Setting {
         applies: is_reptile,
-        ..run(
+        ..Setting::new(
             "inner_opt",
             "inner-opt",
             "Inner optimiser",
@@ -180,7 +162,7 @@ pub static SINE: &[Setting<Config>] = &[
             |c, v| c.inner_optimizer = InnerOptimizer::parse(v.choice()).unwrap_or(InnerOptimizer::Sgd),
         )
     },
-    run(
+    Setting::new(
         "meta_lr",
         "meta-lr",
         "Meta learning rate",
@@ -190,7 +172,7 @@ pub static SINE: &[Setting<Config>] = &[
         |c| Value::Real(c.meta_lr),
         |c, v| c.meta_lr = v.real(),
     ),
-    run(
+    Setting::new(
         "meta_opt",
         "meta-opt",
         "Meta optimiser",
@@ -202,7 +184,7 @@ pub static SINE: &[Setting<Config>] = &[
     ),
     Setting {
         applies: is_reptile,
-        ..run(
+        ..Setting::new(
             "anneal",
             "anneal",
             "Anneal ε to 0",
@@ -213,7 +195,7 @@ pub static SINE: &[Setting<Config>] = &[
             |c, v| c.anneal = v.flag(),
         )
     },
-    run(
+    Setting::new(
         "meta_batch",
         "meta-batch",
         "Meta-batch (tasks)",
@@ -225,7 +207,7 @@ pub static SINE: &[Setting<Config>] = &[
     ),
     Setting {
         scope: Scope::Experiment,
-        ..run(
+        ..Setting::new(
             "iters",
             "iters",
             "Iterations",
@@ -238,7 +220,7 @@ pub static SINE: &[Setting<Config>] = &[
     },
     Setting {
         scope: Scope::Experiment,
-        ..run(
+        ..Setting::new(
             "seed",
             "seed",
             "Seed",
@@ -249,7 +231,7 @@ pub static SINE: &[Setting<Config>] = &[
             |c, v| c.seed = v.whole(),
         )
     },
-    run(
+    Setting::new(
         "hidden",
         "hidden",
         "Hidden layers",
@@ -262,7 +244,7 @@ pub static SINE: &[Setting<Config>] = &[
         |c| Value::Widths(c.hidden.clone()),
         |c, v| c.hidden = v.widths(),
     ),
-    run(
+    Setting::new(
         "activation",
         "activation",
         "Activation",
@@ -272,7 +254,7 @@ pub static SINE: &[Setting<Config>] = &[
         |c| Value::Choice(c.activation.name()),
         |c, v| c.activation = Activation::parse(v.choice()).unwrap_or(Activation::Relu),
     ),
-    run(
+    Setting::new(
         "precision",
         "precision",
         "Precision",
@@ -284,7 +266,7 @@ pub static SINE: &[Setting<Config>] = &[
     ),
     Setting {
         scope: Scope::Experiment,
-        ..run(
+        ..Setting::new(
             "backend",
             "backend",
             "Backend",
