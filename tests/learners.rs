@@ -1,5 +1,7 @@
-//! Behaviour of the learners: Reptile against a hand computation, adaptation helping on
-//! held-out tasks, determinism.
+//! Behaviour of the learners: Reptile (SGD and both inner Adams, training, evaluation and fit
+//! curves) against hand computations; on held-out tasks what each learner's training gives
+//! that a broken one would not (MAML below half of pre-training after one step, ...);
+//! determinism.
 
 use metaplay::engine::meta::eval::adaptation_mse;
 use metaplay::engine::meta::{Algo, InnerOptimizer, Learner, LearnerSpec};
@@ -357,56 +359,86 @@ fn train(config: Config) -> Runner {
     r
 }
 
-#[test]
-fn adaptation_lowers_the_loss_on_held_out_tasks() {
-    let spec = EvalSpec {
-        tasks: 200,
-        query: 50,
-        steps: vec![1, 10],
-        seed: 99,
-    };
-    for algo in [
-        Algo::Maml,
-        Algo::Fomaml,
-        Algo::MetaSgd,
-        Algo::Reptile,
-        Algo::Pretrain,
-        Algo::Scratch,
-    ] {
-        // Reptile moves the initialisation more slowly (outer step 0.1, annealed)
-        let iters = if algo == Algo::Reptile { 2000 } else { 300 };
-        let r = train(quick_config(TaskKind::Sine, algo, iters));
-        let rep = r.evaluate(&spec).unwrap();
-        let (pre, one, ten) = (rep.pre.mean, rep.post[0].1.mean, rep.post[1].1.mean);
-        assert!(one < pre, "{algo:?}: pre {pre}, 1 step {one}");
-        // Meta-SGD learns rates for the step count it was trained with (one): ten steps of
-        // them may overshoot, so only the others must keep improving.
-        if algo != Algo::MetaSgd {
-            assert!(ten < one, "{algo:?}: 1 step {one}, 10 steps {ten}");
-        }
-    }
-}
-
-#[test]
-fn meta_training_beats_no_meta_training_after_one_step() {
+/// Held-out tasks (the same for every run), query MSE before and after 1 and 10 SGD steps.
+fn held_out(r: &Runner) -> (f64, f64, f64) {
     let spec = EvalSpec {
         tasks: 300,
         query: 50,
-        steps: vec![1],
+        steps: vec![1, 10],
         seed: 5,
     };
-    let maml = train(quick_config(TaskKind::Sine, Algo::Maml, 1500))
-        .evaluate(&spec)
-        .unwrap();
-    let scratch = train(quick_config(TaskKind::Sine, Algo::Scratch, 1))
-        .evaluate(&spec)
-        .unwrap();
+    let rep = r.evaluate(&spec).unwrap();
+    (rep.pre.mean, rep.post[0].1.mean, rep.post[1].1.mean)
+}
+
+// Each learner is checked for what its training gives and a broken version of it would not:
+// one SGD step lowers the MSE from any start, so "the loss falls after adaptation" proves
+// nothing. Budgets and margins measured on seeds 0–3 (BENCHMARKS-style figures in comments).
+
+/// What only meta-learning gives: at the same budget, seed and tasks, MAML's one-step MSE is
+/// below half of joint pre-training's (measured at 2000 iterations: 0.81 vs 2.34, seed 2: 0.97
+/// vs 2.49; with MAML's meta-update disabled 4.0). Pre-training in turn learns the family's
+/// mean function: before adaptation it is well below the untrained network (3.0 vs 4.3).
+#[test]
+fn maml_after_one_step_beats_pretraining_by_half_at_the_same_budget() {
+    let (_, maml, _) = held_out(&train(quick_config(TaskKind::Sine, Algo::Maml, 2000)));
+    let (pre, pretrain, _) = held_out(&train(quick_config(TaskKind::Sine, Algo::Pretrain, 2000)));
+    let (scratch_pre, _, _) = held_out(&train(quick_config(TaskKind::Sine, Algo::Scratch, 1)));
+    println!("one step: MAML {maml:.3}, pre-training {pretrain:.3}");
     assert!(
-        maml.post[0].1.mean < 0.6 * scratch.post[0].1.mean,
-        "MAML {} vs scratch {}",
-        maml.post[0].1.mean,
-        scratch.post[0].1.mean
+        maml < 0.5 * pretrain,
+        "MAML {maml} vs pre-training {pretrain}"
     );
+    assert!(
+        pre < 0.8 * scratch_pre,
+        "pre-training before adaptation {pre} vs untrained {scratch_pre}"
+    );
+}
+
+/// First-order MAML's meta-gradient still helps: one step below 0.8 × pre-training's at 1500
+/// iterations (measured 0.47–0.68 × on seeds 0–3).
+#[test]
+fn fomaml_after_one_step_beats_pretraining() {
+    let (_, fomaml, _) = held_out(&train(quick_config(TaskKind::Sine, Algo::Fomaml, 1500)));
+    let (_, pretrain, _) = held_out(&train(quick_config(TaskKind::Sine, Algo::Pretrain, 1500)));
+    assert!(
+        fomaml < 0.8 * pretrain,
+        "first-order MAML {fomaml} vs pre-training {pretrain}"
+    );
+}
+
+/// Meta-SGD's learned per-parameter rates make its one step far better than MAML's fixed α at
+/// the same budget (600 iterations: 0.25–0.34 × on seeds 0–3). (Ten steps of rates learned
+/// for one may overshoot, so ten steps are not checked.)
+#[test]
+fn meta_sgd_after_one_step_beats_maml() {
+    let (_, meta_sgd, _) = held_out(&train(quick_config(TaskKind::Sine, Algo::MetaSgd, 600)));
+    let (_, maml, _) = held_out(&train(quick_config(TaskKind::Sine, Algo::Maml, 600)));
+    assert!(meta_sgd < 0.6 * maml, "Meta-SGD {meta_sgd} vs MAML {maml}");
+}
+
+/// Reptile's meta-training makes its own initialisation adapt better: ten steps from it
+/// against ten steps from the same network untrained (2000 iterations: 0.48–0.56 × on seeds
+/// 0–2). On `sine` at this budget Reptile does not beat pre-training (2.19 vs 1.60), so that
+/// is not asserted.
+#[test]
+fn reptile_training_improves_its_initialisation_for_ten_steps() {
+    let (_, _, reptile) = held_out(&train(quick_config(TaskKind::Sine, Algo::Reptile, 2000)));
+    // the scratch baseline of the same seed is the same network, untrained
+    let (_, _, untrained) = held_out(&train(quick_config(TaskKind::Sine, Algo::Scratch, 1)));
+    assert!(
+        reptile < 0.7 * untrained,
+        "Reptile {reptile} vs its untrained start {untrained}"
+    );
+}
+
+/// The scratch baseline is trained by nothing: its parameters stay those it started with.
+#[test]
+fn scratch_does_not_move() {
+    let r = train(quick_config(TaskKind::Sine, Algo::Scratch, 20));
+    let fresh = Runner::new(quick_config(TaskKind::Sine, Algo::Scratch, 20)).unwrap();
+    assert_eq!(r.iter(), 20);
+    assert_eq!(r.learner().params(), fresh.learner().params());
 }
 
 #[test]
