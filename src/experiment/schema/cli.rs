@@ -69,6 +69,12 @@ impl<T: Table> Flags<T> {
             .map(|(_, v)| v)
     }
 
+    /// The given choice of the setting with link key `link`, read by `parse` (`None` when the
+    /// flag was not given).
+    pub fn choice<V>(&self, link: &str, parse: fn(&str) -> Option<V>) -> Option<V> {
+        self.get(link).and_then(|v| parse(v.choice()))
+    }
+
     /// Writes every given setting that is not a frame (task, algorithm) into `c`, in table
     /// order, so that coupling rules apply as in a link. The caller builds `c` from the frame
     /// settings first and validates it after.
@@ -86,13 +92,9 @@ impl Flags<Sine> {
     /// ([`Config::new`]) with every other flag written over them, validated.
     pub fn config(&self) -> crate::Result<Config> {
         let task = self
-            .get("task")
-            .and_then(|v| TaskKind::parse(v.choice()))
+            .choice("task", TaskKind::parse)
             .unwrap_or(TaskKind::Sine);
-        let algo = self
-            .get("runs")
-            .and_then(|v| Algo::parse(v.choice()))
-            .unwrap_or(Algo::Maml);
+        let algo = self.choice("runs", Algo::parse).unwrap_or(Algo::Maml);
         let mut c = Config::new(task, algo);
         self.apply(&mut c);
         c.validate()?;
@@ -111,13 +113,9 @@ impl Flags<Bandit> {
     /// one given) and the agent given (`scratch` when none), validated.
     pub fn config(&self) -> crate::Result<BanditConfig> {
         let setting = self
-            .get("setting")
-            .and_then(|v| BanditSetting::parse(v.choice()))
+            .choice("setting", BanditSetting::parse)
             .unwrap_or(BanditConfig::default().setting);
-        let algo = self
-            .get("agent")
-            .and_then(|v| Algo::parse(v.choice()))
-            .unwrap_or(Algo::Scratch);
+        let algo = self.choice("agent", Algo::parse).unwrap_or(Algo::Scratch);
         let mut c = BanditConfig::new(setting, algo);
         self.apply(&mut c);
         c.validate()?;
