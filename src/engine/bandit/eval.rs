@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::bandit::agent::SoftmaxAgent;
 use crate::engine::bandit::policies::{ArmStats, Baseline};
+use crate::engine::bandit::rl2::Rl2Agent;
 use crate::engine::rng::{rng_indexed, Rng, Stream};
 use crate::engine::tasks::{BanditFamily, BanditTask, TaskFamily};
 
@@ -16,6 +17,8 @@ pub enum Policy {
     Baseline(Baseline),
     /// The meta-learned agent, under a display name.
     Agent(String, SoftmaxAgent),
+    /// The RL² recurrent agent, under a display name.
+    Recurrent(String, Rl2Agent),
 }
 
 impl Policy {
@@ -23,7 +26,7 @@ impl Policy {
     pub fn name(&self) -> String {
         match self {
             Policy::Baseline(b) => b.name().to_string(),
-            Policy::Agent(name, _) => name.clone(),
+            Policy::Agent(name, _) | Policy::Recurrent(name, _) => name.clone(),
         }
     }
 
@@ -48,6 +51,7 @@ impl Policy {
             Policy::Agent(_, agent) => {
                 agent.play(task, pulls, rng, on_pull);
             }
+            Policy::Recurrent(_, agent) => agent.play(task, pulls, rng, on_pull),
         }
     }
 }

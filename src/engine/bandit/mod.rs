@@ -1,12 +1,14 @@
-//! Bandit agents: the classical policies of the literature, the meta-learned softmax agent,
+//! Bandit agents: the classical policies of the literature, the meta-learned softmax agent, the RL² recurrent agent,
 //! and the evaluation protocol that plays them all on the same arm draws.
 
 pub mod agent;
 pub mod eval;
 pub mod learner;
 pub mod policies;
+pub mod rl2;
 
 pub use agent::{AgentParams, SoftmaxAgent};
 pub use eval::{arm_usage, evaluate, EvalOutcome, Policy, PolicyReport};
 pub use learner::{BanditLearner, BanditLearnerSpec};
 pub use policies::{ArmStats, Baseline};
+pub use rl2::{Rl2Agent, Rl2Learner, Rl2Spec};

@@ -13,8 +13,9 @@ use crate::error::{Error, Result};
 /// Most arms the kernel holds per invocation (the playground's limit).
 pub const MAX_ARMS: usize = 100;
 
-fn kind(policy: &Policy) -> u32 {
-    match policy {
+/// The kernel's number for `policy`, or `None` when the kernel does not have it.
+fn kind(policy: &Policy) -> Option<u32> {
+    Some(match policy {
         Policy::Baseline(Baseline::Random) => 0,
         Policy::Baseline(Baseline::Greedy) => 1,
         Policy::Baseline(Baseline::EpsGreedy { .. }) => 2,
@@ -22,7 +23,8 @@ fn kind(policy: &Policy) -> u32 {
         Policy::Baseline(Baseline::Thompson) => 4,
         Policy::Baseline(Baseline::Oracle) => 5,
         Policy::Agent(..) => 6,
-    }
+        Policy::Recurrent(..) => return None,
+    })
 }
 
 fn storage(ctx: &GpuContext, label: &str, bytes: &[u8], writable: bool) -> wgpu::Buffer {
@@ -67,11 +69,18 @@ pub async fn evaluate_gpu(
             "{k} arms; the GPU evaluation takes 1..={MAX_ARMS}"
         )));
     }
+    let kinds = policies
+        .iter()
+        .map(|p| {
+            kind(p)
+                .ok_or_else(|| Error::gpu_unsupported(format!("{} runs on the CPU only", p.name())))
+        })
+        .collect::<Result<Vec<u32>>>()?;
     let agents: Vec<_> = policies
         .iter()
         .filter_map(|p| match p {
             Policy::Agent(_, a) => Some(a),
-            Policy::Baseline(_) => None,
+            _ => None,
         })
         .collect();
     if agents.len() > 1 {
@@ -119,7 +128,7 @@ pub async fn evaluate_gpu(
         &f32_bytes(logits.into_iter().chain(lr)),
         false,
     );
-    let kinds = storage(ctx, "kinds", &u32_bytes(policies.iter().map(kind)), false);
+    let kinds = storage(ctx, "kinds", &u32_bytes(kinds), false);
     let marks_buf = storage(
         ctx,
         "marks",
