@@ -9,6 +9,7 @@ use metaplay::engine::bandit::{
 use metaplay::engine::meta::Algo;
 use metaplay::engine::rng::{rng, Stream};
 use metaplay::engine::tasks::{BanditFamily, BanditSetting, BanditTask, TaskFamily};
+use metaplay::experiment::AgentAlgo;
 use metaplay::experiment::{BanditConfig, BanditRunner};
 
 fn task(means: &[f64]) -> BanditTask {
@@ -286,7 +287,7 @@ fn the_agent_with_zero_step_size_plays_uniformly() {
 
 #[test]
 fn meta_training_beats_the_untrained_agent_on_dependent_arms_and_is_deterministic() {
-    let eval = |algo: Algo, iters: usize| {
+    let eval = |algo: AgentAlgo, iters: usize| {
         let mut c = BanditConfig::new(BanditSetting::DependentEasy, algo);
         c.iters = iters;
         c.inner_lr = 0.2; // a poor starting step size the meta-learner must fix
@@ -297,8 +298,8 @@ fn meta_training_beats_the_untrained_agent_on_dependent_arms_and_is_deterministi
         let rep = run.evaluate(&[run.agent()], c.episodes, 5).remove(0);
         (rep, curve)
     };
-    let (untrained, _) = eval(Algo::Scratch, 0);
-    let (trained, curve) = eval(Algo::MetaSgd, 150);
+    let (untrained, _) = eval(AgentAlgo::Scratch, 0);
+    let (trained, curve) = eval(AgentAlgo::MetaSgd, 150);
     assert!(
         trained.mean_total_reward
             > untrained.mean_total_reward + 4.0 * (trained.stderr + untrained.stderr),
@@ -308,24 +309,33 @@ fn meta_training_beats_the_untrained_agent_on_dependent_arms_and_is_deterministi
         untrained.mean_total_reward,
         untrained.stderr
     );
-    let (_, again) = eval(Algo::MetaSgd, 150);
+    let (_, again) = eval(AgentAlgo::MetaSgd, 150);
     assert_eq!(curve, again, "same seed, same run");
 }
 
 #[test]
 fn invalid_bandit_configs_name_the_field() {
-    let mut c = BanditConfig::new(BanditSetting::DependentHard, Algo::Maml);
+    let mut c = BanditConfig::new(BanditSetting::DependentHard, AgentAlgo::Maml);
     c.arms = 3;
     assert!(c.validate().unwrap_err().to_string().contains("`arms`"));
-    let mut c = BanditConfig::new(BanditSetting::Independent, Algo::Maml);
+    let mut c = BanditConfig::new(BanditSetting::Independent, AgentAlgo::Maml);
     c.pulls = 10_000;
     c.adapt_every = 1;
     let e = c.validate().unwrap_err().to_string();
     assert!(e.contains("`adapt_every`") && e.contains("500"), "{e}");
     c.adapt_every = 20;
     assert!(c.validate().is_ok());
-    c.algo = Algo::Pretrain;
-    assert!(c.validate().unwrap_err().to_string().contains("`agent`"));
+    // RL²'s limits: a hostile link cannot ask for an episode or an iteration too big
+    c.set_algo(AgentAlgo::Rl2);
+    c.hidden = 256;
+    let e = c.validate().unwrap_err().to_string();
+    assert!(e.contains("`hidden`") && e.contains("10000000"), "{e}");
+    c.set_pulls(100);
+    c.meta_batch = 128;
+    let e = c.validate().unwrap_err().to_string();
+    assert!(e.contains("`meta_batch`") && e.contains("2000000"), "{e}");
+    c.meta_batch = 16;
+    assert!(c.validate().is_ok());
 }
 
 /// The exact expected objective of a two-pull episode adapting after the first pull (k = 2),

@@ -627,12 +627,12 @@ mod bandits {
     /// asked for where there is none; `auto` times both and says which it kept.
     #[test]
     fn a_bandit_session_evaluates_on_the_gpu_and_falls_back() {
-        use metaplay::engine::meta::Algo;
         use metaplay::error::Error;
         use metaplay::experiment::backend::Backend;
         use metaplay::experiment::protocol::{BanditEvaluation, Command, Event};
         use metaplay::experiment::session::Session;
         use metaplay::experiment::session::LIVE_EPISODES;
+        use metaplay::experiment::AgentAlgo;
         use metaplay::experiment::BanditConfig;
 
         fn evaluations(events: &[Event]) -> Vec<&BanditEvaluation> {
@@ -655,7 +655,7 @@ mod bandits {
         }
 
         let ctx = context();
-        let mut config = BanditConfig::new(BanditSetting::Independent, Algo::Maml);
+        let mut config = BanditConfig::new(BanditSetting::Independent, AgentAlgo::Maml);
         config.backend = Backend::WebGpu;
         config.episodes = 6000;
         config.iters = 100;

@@ -11,7 +11,7 @@ use metaplay::experiment::schema::cli::{Bandit, Flags, Sine};
 use metaplay::experiment::schema::edit::{edit_bandit, edit_runs, widget, Widget};
 use metaplay::experiment::schema::{bandit, sine, DefaultsBy, Domain, Scope, BANDIT, SINE};
 use metaplay::experiment::url::decode;
-use metaplay::experiment::{BanditConfig, Config, TaskKind};
+use metaplay::experiment::{AgentAlgo, BanditConfig, Config, TaskKind};
 use proptest::prelude::*;
 
 /// Text a user might type for a value of `domain`: in range, at and beyond the bounds, and
@@ -195,9 +195,13 @@ fn the_tables_name_what_the_engine_offers() {
         names(bandit::SETTINGS),
         of(BanditSetting::ALL.iter().map(|s| s.name()).collect())
     );
+    assert_eq!(
+        names(bandit::AGENTS),
+        of(AgentAlgo::ALL.iter().map(|a| a.name()).collect())
+    );
     for (name, _) in bandit::AGENTS {
         let mut c = BanditConfig::default();
-        c.set_algo(Algo::parse(name).expect("an algorithm"));
+        c.set_algo(AgentAlgo::parse(name).expect("an agent learner"));
         c.validate().expect("every agent has a bandit version");
     }
 }

@@ -5,6 +5,7 @@ use std::cell::Cell;
 use metaplay::engine::meta::Algo;
 use metaplay::experiment::protocol::{Command, Event, FitRequest};
 use metaplay::experiment::session::Session;
+use metaplay::experiment::AgentAlgo;
 use metaplay::experiment::{Config, TaskKind};
 
 fn runs() -> Vec<Config> {
@@ -128,7 +129,7 @@ fn a_bandit_experiment_trains_in_chunks_and_reports_every_policy() {
     use metaplay::engine::tasks::BanditSetting;
     use metaplay::experiment::BanditConfig;
     let mut s = Session::new();
-    let mut config = BanditConfig::new(BanditSetting::DependentMedium, Algo::Maml);
+    let mut config = BanditConfig::new(BanditSetting::DependentMedium, AgentAlgo::Maml);
     config.iters = 60;
     config.episodes = 200;
     let ev = s.handle(Command::ConfigureBandit { config });
@@ -288,4 +289,60 @@ fn fit_curves_are_throttled_while_training_and_sent_on_pause() {
         "{shown} fits in 10 chunks (~400 ms)"
     );
     assert_eq!(fits(&s.handle(Command::Pause)), 1, "Pause sends the fit");
+}
+
+#[test]
+fn an_rl2_experiment_trains_evaluates_and_round_trips_its_weights() {
+    use metaplay::engine::tasks::BanditSetting;
+    use metaplay::experiment::BanditConfig;
+    let mut config = BanditConfig::new(BanditSetting::DependentMedium, AgentAlgo::Rl2);
+    config.iters = 4;
+    config.episodes = 50;
+    config.pulls = 20;
+    config.hidden = 8;
+    let mut s = Session::new();
+    let ev = s.handle(Command::ConfigureBandit {
+        config: config.clone(),
+    });
+    let eval = ev
+        .iter()
+        .find_map(|e| match e {
+            Event::BanditEval(b) => Some(b),
+            _ => None,
+        })
+        .expect("the first evaluation");
+    assert_eq!(eval.reports.last().unwrap().policy, "agent-rl2");
+    for _ in 0..4 {
+        s.handle(Command::Step);
+    }
+    let ev = s.handle(Command::ExportParams {
+        link: "?v=1".into(),
+    });
+    let bytes = match &ev[0] {
+        Event::ParamsFile { bytes } => bytes.clone(),
+        other => panic!("{other:?}"),
+    };
+    // the same settings take the trained GRU
+    let mut fresh = Session::new();
+    fresh.handle(Command::ConfigureBandit {
+        config: config.clone(),
+    });
+    let ev = fresh.handle(Command::ImportParams {
+        bytes: bytes.clone(),
+    });
+    assert!(matches!(&ev[0], Event::Imported { .. }), "{ev:?}");
+    assert_eq!(
+        s.bandit().unwrap().runner().learner().params(),
+        fresh.bandit().unwrap().runner().learner().params()
+    );
+    // another width of the GRU refuses the file, naming the tensor
+    let mut wider = config;
+    wider.hidden = 9;
+    let mut other = Session::new();
+    other.handle(Command::ConfigureBandit { config: wider });
+    let ev = other.handle(Command::ImportParams { bytes });
+    match &ev[0] {
+        Event::Error { message } => assert!(message.contains("gru.wx"), "{message}"),
+        other => panic!("{other:?}"),
+    }
 }

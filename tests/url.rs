@@ -8,7 +8,7 @@ use metaplay::engine::tasks::BanditSetting;
 use metaplay::experiment::backend::Backend;
 use metaplay::experiment::state::{Experiment, Family, ViewState};
 use metaplay::experiment::url::{decode, encode, MAX_POINTS};
-use metaplay::experiment::{BanditConfig, Config, TaskKind};
+use metaplay::experiment::{AgentAlgo, BanditConfig, Config, TaskKind};
 use proptest::prelude::*;
 
 fn sine_run(task: TaskKind) -> impl Strategy<Value = Config> {
@@ -129,13 +129,7 @@ fn sine_experiment() -> impl Strategy<Value = Experiment> {
 fn bandit_experiment() -> impl Strategy<Value = Experiment> {
     (
         prop::sample::select(BanditSetting::ALL.to_vec()),
-        prop::sample::select(vec![
-            Algo::Maml,
-            Algo::Fomaml,
-            Algo::Reptile,
-            Algo::MetaSgd,
-            Algo::Scratch,
-        ]),
+        prop::sample::select(AgentAlgo::ALL.to_vec()),
         (
             2usize..=100,
             1usize..=10_000,
@@ -155,6 +149,7 @@ fn bandit_experiment() -> impl Strategy<Value = Experiment> {
             prop::sample::select(Backend::ALL.to_vec()),
         ),
         (any::<bool>(), any::<bool>(), hide_names()),
+        (1usize..=256, 0.0f64..=1.0, 0.0f64..=1.0, 0.0f64..=1.0),
     )
         .prop_map(
             |(
@@ -164,6 +159,7 @@ fn bandit_experiment() -> impl Strategy<Value = Experiment> {
                 (ilr, mlr, eps, episodes, eval_seed),
                 (every, backend),
                 (embed, autoplay, hide),
+                (hidden, gamma, lambda, entropy),
             )| {
                 let mut b = BanditConfig::new(setting, algo);
                 b.arms = if setting.is_dependent() { 2 } else { arms };
@@ -179,6 +175,16 @@ fn bandit_experiment() -> impl Strategy<Value = Experiment> {
                 b.episodes = episodes;
                 b.eval_seed = eval_seed;
                 b.backend = backend;
+                b.gamma = gamma;
+                b.gae_lambda = lambda;
+                b.entropy = entropy;
+                if algo.is_rl2() {
+                    // within RL²'s limits: pulls × hidden² and meta_batch × pulls × hidden
+                    b.hidden = hidden.min((10_000_000 / pulls).isqrt()).max(1);
+                    b.meta_batch = mb.min(2_000_000 / (b.pulls * b.hidden)).max(1);
+                } else {
+                    b.hidden = hidden;
+                }
                 Experiment {
                     family: Family::Bandit,
                     runs: Experiment::default().runs,

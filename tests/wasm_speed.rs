@@ -7,6 +7,7 @@
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
 use metaplay::engine::meta::Algo;
+use metaplay::experiment::AgentAlgo;
 use metaplay::experiment::{Config, Runner, TaskKind};
 
 fn now_ms() -> f64 {
@@ -77,7 +78,7 @@ fn bandit_ms_per_iter() {
     use metaplay::experiment::{BanditConfig, BanditRunner};
     let mut r = BanditRunner::new(BanditConfig::new(
         BanditSetting::DependentMedium,
-        Algo::Maml,
+        AgentAlgo::Maml,
     ))
     .unwrap();
     for _ in 0..5 {

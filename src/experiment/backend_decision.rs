@@ -201,7 +201,9 @@ impl BackendDecision {
     fn unsupported(&self) -> Option<String> {
         match &self.workload {
             Workload::Training(runs) => runs.iter().find_map(gpu_unsupported),
-            Workload::Evaluation(_) => None,
+            Workload::Evaluation(bandit) => bandit.algo.is_rl2().then(|| {
+                "the RL² agent's GRU runs on the CPU; its evaluation does too".to_string()
+            }),
         }
     }
 

@@ -3,11 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::bandit::BanditLearnerSpec;
-use crate::engine::meta::Algo;
+use crate::engine::bandit::rl2::Coefficients;
+use crate::engine::bandit::{BanditLearnerSpec, Rl2Spec};
 use crate::engine::tasks::{BanditFamily, BanditSetting};
 use crate::error::{Error, Result};
 use crate::experiment::backend::Backend;
+use crate::experiment::bandit_agent::AgentAlgo;
 use crate::experiment::schema::BANDIT;
 
 /// Accepted ranges for bandit settings.
@@ -27,6 +28,14 @@ pub mod limits {
     pub const ITERS: (usize, usize) = (0, 200_000);
     /// Step sizes (exclusive lower bound).
     pub const LR: (f64, f64) = (0.0, 100.0);
+    /// RL²'s GRU hidden units.
+    pub const HIDDEN: (usize, usize) = (1, 256);
+    /// RL²'s unrolled work per iteration, `meta_batch × pulls × hidden`: bounds the memory the
+    /// backward pass keeps (about 6 values per unit and pull: ≤ 100 MB) and one iteration's time.
+    pub const RL2_UNROLLED: usize = 2_000_000;
+    /// RL²'s work per episode, `pulls × hidden²` (≈ a third of its multiply-adds): bounds an
+    /// evaluation (the page's 2000 episodes stay under a minute in the worker).
+    pub const RL2_EPISODE_WORK: usize = 10_000_000;
 }
 
 /// Every setting of a bandit experiment.
@@ -38,8 +47,9 @@ pub struct BanditConfig {
     pub arms: usize,
     /// Pulls per episode `n`.
     pub pulls: usize,
-    /// Meta-learner of the agent: maml, fomaml, reptile, metasgd, or scratch (none).
-    pub algo: Algo,
+    /// The agent's learner: maml, fomaml, reptile, metasgd or scratch (the softmax agent), or
+    /// rl2 (the recurrent agent).
+    pub algo: AgentAlgo,
     /// Meta-iterations.
     pub iters: usize,
     /// Seed of the agent's training episodes.
@@ -52,6 +62,18 @@ pub struct BanditConfig {
     pub inner_lr: f64,
     /// Outer learning rate (Adam; Reptile: SGD step annealed to 0).
     pub meta_lr: f64,
+    /// RL²: GRU hidden units.
+    #[serde(default = "defaults::hidden")]
+    pub hidden: usize,
+    /// RL²: discount `γ` of the advantages.
+    #[serde(default = "defaults::gamma")]
+    pub gamma: f64,
+    /// RL²: GAE's `λ`.
+    #[serde(default = "defaults::gae_lambda")]
+    pub gae_lambda: f64,
+    /// RL²: the entropy bonus at the start (annealed linearly to 0 over the iterations).
+    #[serde(default = "defaults::entropy")]
+    pub entropy: f64,
     /// ε of ε-greedy.
     pub epsilon: f64,
     /// Evaluation episodes per policy.
@@ -65,10 +87,26 @@ pub struct BanditConfig {
     pub backend: Backend,
 }
 
+/// RL²'s defaults, also for configurations written before it existed.
+mod defaults {
+    pub fn hidden() -> usize {
+        48
+    }
+    pub fn gamma() -> f64 {
+        0.9
+    }
+    pub fn gae_lambda() -> f64 {
+        0.8
+    }
+    pub fn entropy() -> f64 {
+        0.05
+    }
+}
+
 impl Default for BanditConfig {
     /// The playground's bandit experiment: dependent arms, medium difficulty, MAML's agent.
     fn default() -> Self {
-        Self::new(BanditSetting::DependentMedium, Algo::Maml)
+        Self::new(BanditSetting::DependentMedium, AgentAlgo::Maml)
     }
 }
 
@@ -76,8 +114,10 @@ impl BanditConfig {
     /// Defaults for `setting`: dependent settings 2 arms × 100 pulls (Wang et al. 2016),
     /// independent 10 arms × 100 pulls (a cell of RL²'s grid); adapt after every pull up to
     /// 100 blocks; α = 2, Adam 0.001 (0.01 let the noisy score-function gradient drift the
-    /// baseline; measured in BENCHMARKS.md), meta-batch 16, 1000 iterations.
-    pub fn new(setting: BanditSetting, algo: Algo) -> Self {
+    /// baseline; measured in BENCHMARKS.md), meta-batch 16, 1000 iterations. RL²: 48 GRU
+    /// units, Adam 0.003, γ = 0.9, λ = 0.8, entropy 0.05, 3000 iterations (measured in
+    /// BENCHMARKS.md).
+    pub fn new(setting: BanditSetting, algo: AgentAlgo) -> Self {
         let arms = if setting.is_dependent() { 2 } else { 10 };
         let pulls = 100;
         Self {
@@ -85,12 +125,24 @@ impl BanditConfig {
             arms,
             pulls,
             algo,
-            iters: if algo == Algo::Scratch { 0 } else { 1000 },
+            iters: match algo {
+                AgentAlgo::Scratch => 0,
+                AgentAlgo::Rl2 => 3000,
+                _ => 1000,
+            },
             seed: 0,
             meta_batch: 16,
             adapt_every: Self::default_adapt_every(pulls),
             inner_lr: 2.0,
-            meta_lr: if algo == Algo::Reptile { 0.1 } else { 0.001 },
+            meta_lr: match algo {
+                AgentAlgo::Reptile => 0.1,
+                AgentAlgo::Rl2 => 0.003,
+                _ => 0.001,
+            },
+            hidden: defaults::hidden(),
+            gamma: defaults::gamma(),
+            gae_lambda: defaults::gae_lambda(),
+            entropy: defaults::entropy(),
             epsilon: 0.1,
             episodes: 10_000,
             eval_seed: 1234,
@@ -122,13 +174,14 @@ impl BanditConfig {
         self.adapt_every = Self::default_adapt_every(pulls);
     }
 
-    /// Switches the agent's meta-learner: its own meta learning rate, and no meta-iterations
-    /// for `scratch` (the default number when leaving it).
-    pub fn set_algo(&mut self, algo: Algo) {
+    /// Switches the agent's learner: its own meta learning rate, and its default number of
+    /// iterations when switching to or from `scratch` or RL² (none for `scratch`).
+    pub fn set_algo(&mut self, algo: AgentAlgo) {
         let fresh = Self::new(self.setting, algo);
+        let family_changes = algo.is_rl2() != self.algo.is_rl2();
         self.algo = algo;
         self.meta_lr = fresh.meta_lr;
-        if algo == Algo::Scratch || self.iters == 0 {
+        if algo == AgentAlgo::Scratch || self.iters == 0 || family_changes {
             self.iters = fresh.iters;
         }
     }
@@ -146,6 +199,34 @@ impl BanditConfig {
                     self.arms
                 ),
             });
+        }
+        if self.algo.is_rl2() {
+            let unrolled = self.meta_batch * self.pulls * self.hidden;
+            if unrolled > limits::RL2_UNROLLED {
+                return Err(Error::InvalidConfig {
+                    field: "meta_batch",
+                    message: format!(
+                        "RL² unrolls meta_batch × pulls × hidden = {} × {} × {} = {unrolled} per iteration; at most {} are accepted",
+                        self.meta_batch,
+                        self.pulls,
+                        self.hidden,
+                        limits::RL2_UNROLLED
+                    ),
+                });
+            }
+            let work = self.pulls * self.hidden * self.hidden;
+            if work > limits::RL2_EPISODE_WORK {
+                return Err(Error::InvalidConfig {
+                    field: "hidden",
+                    message: format!(
+                        "RL² costs pulls × hidden² = {} × {}² = {work} per episode; at most {} are accepted",
+                        self.pulls,
+                        self.hidden,
+                        limits::RL2_EPISODE_WORK
+                    ),
+                });
+            }
+            return Ok(());
         }
         if self.adapt_every > self.pulls {
             return Err(Error::InvalidConfig {
@@ -181,10 +262,10 @@ impl BanditConfig {
         }
     }
 
-    /// The meta-learner's settings.
-    pub fn learner_spec(&self) -> BanditLearnerSpec {
-        BanditLearnerSpec {
-            algo: self.algo,
+    /// The softmax agent's meta-learner's settings (`None` for RL²).
+    pub fn learner_spec(&self) -> Option<BanditLearnerSpec> {
+        Some(BanditLearnerSpec {
+            algo: self.algo.softmax()?,
             family: self.family(),
             meta_batch: self.meta_batch,
             adapt_every: self.adapt_every,
@@ -192,6 +273,24 @@ impl BanditConfig {
             meta_lr: self.meta_lr,
             iters: self.iters,
             score_function: true,
+        })
+    }
+
+    /// RL²'s settings (value-loss weight ½, gradients clipped to norm 1).
+    pub fn rl2_spec(&self) -> Rl2Spec {
+        Rl2Spec {
+            family: self.family(),
+            hidden: self.hidden,
+            meta_batch: self.meta_batch,
+            meta_lr: self.meta_lr,
+            iters: self.iters,
+            coefficients: Coefficients {
+                gamma: self.gamma,
+                lambda: self.gae_lambda,
+                entropy: self.entropy,
+                value: 0.5,
+            },
+            max_grad_norm: 1.0,
         }
     }
 }

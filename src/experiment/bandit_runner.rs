@@ -1,10 +1,13 @@
-//! One bandit experiment: meta-trains the softmax agent and evaluates it beside the
-//! classical policies on the same bandits.
+//! One bandit experiment: trains the agent (the meta-learned softmax agent or RL²) and
+//! evaluates it beside the classical policies on the same bandits.
 
-use crate::engine::bandit::{arm_usage, evaluate, BanditLearner, Baseline, Policy, PolicyReport};
+use crate::engine::bandit::{
+    arm_usage, evaluate, BanditLearner, Baseline, Policy, PolicyReport, Rl2Learner,
+};
 use crate::engine::rng::{rng, Rng, Stream};
 use crate::engine::tasks::{BanditTask, TaskFamily};
 use crate::error::Result;
+use crate::experiment::bandit_agent::AgentLearner;
 use crate::experiment::divergence::step_or_roll_back;
 use crate::experiment::BanditConfig;
 
@@ -12,7 +15,7 @@ use crate::experiment::BanditConfig;
 #[derive(Clone, Debug)]
 pub struct BanditRunner {
     config: BanditConfig,
-    learner: BanditLearner,
+    learner: AgentLearner,
     train_rng: Rng,
 }
 
@@ -21,10 +24,22 @@ impl BanditRunner {
     pub fn new(config: BanditConfig) -> Result<Self> {
         config.validate()?;
         Ok(Self {
-            learner: BanditLearner::new(config.learner_spec()),
+            learner: Self::fresh_learner(&config),
             train_rng: rng(config.seed, Stream::Train),
             config,
         })
+    }
+
+    /// The agent's learner before any training: the softmax agent's (uniform logits) or RL²'s
+    /// (weights drawn from the seed's initialisation stream).
+    fn fresh_learner(config: &BanditConfig) -> AgentLearner {
+        match config.learner_spec() {
+            Some(spec) => AgentLearner::Softmax(BanditLearner::new(spec)),
+            None => AgentLearner::Rl2(Rl2Learner::new(
+                config.rl2_spec(),
+                &mut rng(config.seed, Stream::Init),
+            )),
+        }
     }
 
     /// The configuration.
@@ -33,12 +48,12 @@ impl BanditRunner {
     }
 
     /// The learner.
-    pub fn learner(&self) -> &BanditLearner {
+    pub fn learner(&self) -> &AgentLearner {
         &self.learner
     }
 
     /// Mutable access to the learner (e.g. to import parameters).
-    pub fn learner_mut(&mut self) -> &mut BanditLearner {
+    pub fn learner_mut(&mut self) -> &mut AgentLearner {
         &mut self.learner
     }
 
@@ -67,9 +82,15 @@ impl BanditRunner {
             .collect()
     }
 
-    /// The meta-learned agent as it is now.
+    /// The agent as it is now.
     pub fn agent(&self) -> Policy {
-        Policy::Agent(self.agent_name(), self.learner.agent())
+        self.learner.policy(self.agent_name())
+    }
+
+    /// The same agent untrained (its initial parameters), named `<agent>-untrained`: what a
+    /// paired difference measures the training against.
+    pub fn untrained_agent(&self) -> Policy {
+        Self::fresh_learner(&self.config).policy(format!("{}-untrained", self.agent_name()))
     }
 
     /// Evaluates `policies` over `episodes` bandits of the evaluation seed, with regret

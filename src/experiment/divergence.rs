@@ -5,6 +5,7 @@
 use crate::engine::bandit::BanditLearner;
 use crate::engine::meta::Learner;
 use crate::error::{Error, Result};
+use crate::experiment::bandit_agent::AgentLearner;
 
 /// A learner whose parameters can be put back after a bad update.
 pub trait Rollback {
@@ -50,7 +51,7 @@ pub fn diverged_message(who: &str, quantity: &str, e: &Error) -> String {
     }
 }
 
-/// Both learners keep their parameters as a [`crate::engine::params::ParamSet`].
+/// Every learner keeps their parameters as a [`crate::engine::params::ParamSet`].
 macro_rules! rollback_by_params {
     ($($learner:ty),*) => {$(
         impl Rollback for $learner {
@@ -71,4 +72,4 @@ macro_rules! rollback_by_params {
     )*};
 }
 
-rollback_by_params!(Learner, BanditLearner);
+rollback_by_params!(Learner, BanditLearner, AgentLearner);

@@ -2,6 +2,7 @@
 
 pub mod backend;
 pub mod backend_decision;
+pub mod bandit_agent;
 pub mod bandit_config;
 pub mod bandit_runner;
 pub mod config;
@@ -19,6 +20,7 @@ pub mod url;
 pub mod url_view;
 
 pub use backend::{Backend, Trial};
+pub use bandit_agent::{AgentAlgo, AgentLearner};
 pub use bandit_config::BanditConfig;
 pub use bandit_runner::BanditRunner;
 pub use config::{Config, TaskKind};

@@ -1,7 +1,7 @@
 //! Named, linkable experiments: each is a query string read by [`crate::experiment::url`].
 
 /// `(id, title, query string)` of every preset, in menu order.
-pub const PRESETS: [(&str, &str, &str); 5] = [
+pub const PRESETS: [(&str, &str, &str); 6] = [
     (
         "maml-paper",
         "MAML paper, Fig. 2: MAML vs pre-training, K = 10, 1 and 10 steps",
@@ -26,6 +26,11 @@ pub const PRESETS: [(&str, &str, &str); 5] = [
         "bandit-dependent",
         "Bandits: meta-learned agent vs Thompson, UCB1… on dependent arms (medium)",
         "v=1&task=bandit&setting=dependent-medium&agent=maml&iters=1000",
+    ),
+    (
+        "rl2-dependent",
+        "RL² on dependent arms: a recurrent agent learns to explore (Duan et al. 2016)",
+        "v=1&task=bandit&setting=dependent-medium&agent=rl2&iters=3000",
     ),
 ];
 

@@ -170,9 +170,10 @@ pub fn BanditView(
             </aside>
             <section class="charts">
                 <figure>
-                    <figcaption>"Meta-training: expected reward per pull of the agent as it adapts through its episodes"</figcaption>
+                    <figcaption>"Training: the agent's expected reward per pull over its episodes (computed with the true arm means, a Rao–Blackwellised estimate)"</figcaption>
                     <canvas node_ref=train_canvas data-testid="bandit-train-chart" width="720" height="288"
                         aria-label="Bandit meta-training chart"></canvas>
+                    <p class="note" data-testid="agent-note">{move || config.with(|c| c.algo.what_it_learns())}</p>
                 </figure>
                 <figure>
                     <figcaption>"Cumulative regret against pulls, every policy on the same bandits (band: ±2 standard errors). The agent is the thick blue line."</figcaption>

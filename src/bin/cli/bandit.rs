@@ -6,7 +6,7 @@ use std::time::Instant;
 use clap::Args;
 use serde_json::json;
 
-use metaplay::experiment::BanditRunner;
+use metaplay::experiment::{AgentLearner, BanditRunner};
 
 use metaplay::engine::bandit::{Policy, PolicyReport};
 use metaplay::experiment::backend_decision::{BackendDecision, Next, Status, Workload};
@@ -50,12 +50,19 @@ pub fn run(args: &BanditArgs) -> Result<(), metaplay::Error> {
                 window = (0.0, 0);
             }
         }
-        let p = runner.learner().params();
-        emit(
-            args.json,
-            json!({"event": "agent", "logits": p.values[0], "baseline": p.values[1][0],
-            "inner_lr": p.values[2], "train_wall_s": started.elapsed().as_secs_f64()}),
-        );
+        let wall = started.elapsed().as_secs_f64();
+        let agent = match runner.learner() {
+            AgentLearner::Softmax(l) => {
+                let p = l.params();
+                json!({"event": "agent", "logits": p.values[0], "baseline": p.values[1][0],
+                "inner_lr": p.values[2], "train_wall_s": wall})
+            }
+            AgentLearner::Rl2(l) => json!({"event": "agent", "kind": "rl2",
+                "hidden": l.spec().hidden, "params": l.params().numel(), "train_wall_s": wall,
+                "ms_per_iter": wall * 1e3 / config.iters.max(1) as f64,
+                "episodes_per_s": (config.iters * config.meta_batch) as f64 / wall.max(1e-9)}),
+        };
+        emit(args.json, agent);
     }
     let mut policies = runner.baselines();
     if args.settings.with_agent() {

@@ -3,9 +3,9 @@
 
 use super::sine::{BACKENDS, SEED};
 use super::{whole, whole_of, DefaultsBy, Domain, Scope, Setting, Value};
-use crate::engine::meta::Algo;
 use crate::engine::tasks::BanditSetting;
 use crate::experiment::backend::Backend;
+use crate::experiment::bandit_agent::AgentAlgo;
 use crate::experiment::bandit_config::{limits, BanditConfig};
 
 /// Bandit settings: `(name, label)`, in [`BanditSetting::ALL`]'s order.
@@ -16,14 +16,32 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("dependent-hard", "Dependent · hard · p₁ ∈ {0.4, 0.6}"),
     ("dependent-uniform", "Dependent · p₁ ~ U[0,1]"),
 ];
-/// Meta-learners of the softmax agent.
+/// The agent's learners, in [`AgentAlgo::ALL`]'s order: the softmax agent's meta-learners,
+/// then RL².
 pub const AGENTS: &[(&str, &str)] = &[
     ("maml", "MAML"),
     ("fomaml", "First-order MAML"),
     ("reptile", "Reptile"),
     ("metasgd", "Meta-SGD"),
     ("scratch", "From scratch"),
+    ("rl2", "RL² (recurrent, actor-critic)"),
 ];
+
+/// The softmax agent's settings apply.
+fn softmax_agent(c: &BanditConfig) -> bool {
+    !c.algo.is_rl2()
+}
+
+/// RL²'s settings apply.
+fn rl2_agent(c: &BanditConfig) -> bool {
+    c.algo.is_rl2()
+}
+
+const UNIT: Domain = Domain::Real {
+    min: 0.0,
+    max: 1.0,
+    open_min: false,
+};
 
 const LR: Domain = Domain::Real {
     min: limits::LR.0,
@@ -72,12 +90,12 @@ pub static BANDIT: &[Setting<BanditConfig>] = &[
             "agent",
             "algo",
             "Agent meta-learner",
-            "Meta-learner of the softmax agent",
+            "The softmax agent's meta-learner, or the RL² recurrent agent",
             DefaultsBy::Frame,
             Domain::Choice(AGENTS),
             |c| Value::Choice(c.algo.name()),
             |c, v| {
-                if let Some(a) = Algo::parse(v.choice()) {
+                if let Some(a) = AgentAlgo::parse(v.choice()) {
                     c.set_algo(a)
                 }
             },
@@ -108,6 +126,7 @@ pub static BANDIT: &[Setting<BanditConfig>] = &[
     ),
     Setting {
         note: "at most pulls and at most 500 adaptation blocks",
+        applies: softmax_agent,
         ..setting(
             "adapt_every",
             "adapt-every",
@@ -126,7 +145,7 @@ pub static BANDIT: &[Setting<BanditConfig>] = &[
         "iters",
         "iters",
         "Meta-iterations",
-        "Meta-iterations of the agent (0: untrained)",
+        "Meta-iterations of the agent (RL²: actor-critic updates; 0: untrained)",
         DefaultsBy::Algo,
         whole(limits::ITERS),
         |c| whole_of(c.iters),
@@ -142,21 +161,77 @@ pub static BANDIT: &[Setting<BanditConfig>] = &[
         |c| whole_of(c.meta_batch),
         |c, v| c.meta_batch = v.size(),
     ),
-    setting(
-        "inner_lr",
-        "inner-lr",
-        "Inner step α",
-        "Inner policy-gradient step size α",
-        DefaultsBy::Nothing,
-        LR,
-        |c| Value::Real(c.inner_lr),
-        |c, v| c.inner_lr = v.real(),
-    ),
+    Setting {
+        applies: softmax_agent,
+        ..setting(
+            "inner_lr",
+            "inner-lr",
+            "Inner step α",
+            "Inner policy-gradient step size α",
+            DefaultsBy::Nothing,
+            LR,
+            |c| Value::Real(c.inner_lr),
+            |c, v| c.inner_lr = v.real(),
+        )
+    },
+    Setting {
+        applies: rl2_agent,
+        note: "pulls × hidden² at most 10,000,000",
+        ..setting(
+            "hidden",
+            "hidden",
+            "GRU units",
+            "RL²: hidden units of the GRU",
+            DefaultsBy::Nothing,
+            whole(limits::HIDDEN),
+            |c| whole_of(c.hidden),
+            |c, v| c.hidden = v.size(),
+        )
+    },
+    Setting {
+        applies: rl2_agent,
+        ..setting(
+            "gamma",
+            "gamma",
+            "Discount γ",
+            "RL²: discount of the advantages",
+            DefaultsBy::Nothing,
+            UNIT,
+            |c| Value::Real(c.gamma),
+            |c, v| c.gamma = v.real(),
+        )
+    },
+    Setting {
+        applies: rl2_agent,
+        ..setting(
+            "gae_lambda",
+            "gae-lambda",
+            "GAE λ",
+            "RL²: λ of generalised advantage estimation",
+            DefaultsBy::Nothing,
+            UNIT,
+            |c| Value::Real(c.gae_lambda),
+            |c, v| c.gae_lambda = v.real(),
+        )
+    },
+    Setting {
+        applies: rl2_agent,
+        ..setting(
+            "entropy",
+            "entropy",
+            "Entropy bonus",
+            "RL²: entropy bonus at the start, annealed linearly to 0",
+            DefaultsBy::Nothing,
+            UNIT,
+            |c| Value::Real(c.entropy),
+            |c, v| c.entropy = v.real(),
+        )
+    },
     setting(
         "meta_lr",
         "meta-lr",
         "Meta learning rate",
-        "Outer learning rate (Adam; Reptile: SGD step annealed to 0)",
+        "Outer learning rate (Adam; Reptile: SGD step annealed to 0; RL²: Adam)",
         DefaultsBy::Algo,
         LR,
         |c| Value::Real(c.meta_lr),

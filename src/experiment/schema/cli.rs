@@ -10,7 +10,7 @@ use clap::{Arg, ArgMatches, Args, Command, FromArgMatches};
 use super::{DefaultsBy, Domain, Setting, Value};
 use crate::engine::meta::Algo;
 use crate::engine::tasks::BanditSetting;
-use crate::experiment::{BanditConfig, Config, TaskKind};
+use crate::experiment::{AgentAlgo, BanditConfig, Config, TaskKind};
 
 /// A schema table the CLI offers as flags.
 pub trait Table: 'static {
@@ -115,7 +115,9 @@ impl Flags<Bandit> {
         let setting = self
             .choice("setting", BanditSetting::parse)
             .unwrap_or(BanditConfig::default().setting);
-        let algo = self.choice("agent", Algo::parse).unwrap_or(Algo::Scratch);
+        let algo = self
+            .choice("agent", AgentAlgo::parse)
+            .unwrap_or(AgentAlgo::Scratch);
         let mut c = BanditConfig::new(setting, algo);
         self.apply(&mut c);
         c.validate()?;
