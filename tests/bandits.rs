@@ -13,16 +13,11 @@ use metaplay::experiment::AgentAlgo;
 use metaplay::experiment::{BanditConfig, BanditRunner};
 
 fn task(means: &[f64]) -> BanditTask {
-    BanditTask {
-        means: means.to_vec(),
-    }
+    BanditTask::bernoulli(means.to_vec())
 }
 
 fn stats(pulls: &[u32], successes: &[u32]) -> ArmStats {
-    ArmStats {
-        pulls: pulls.to_vec(),
-        successes: successes.to_vec(),
-    }
+    ArmStats::from_counts(pulls, successes)
 }
 
 #[test]
@@ -33,7 +28,7 @@ fn ucb1_plays_each_arm_once_in_order_then_the_largest_index() {
     for expected in 0..4 {
         let a = Baseline::Ucb1.choose(&s, &t, &mut r);
         assert_eq!(a, expected, "UCB1 plays untried arms first, in order");
-        s.record(a, 1.0);
+        s.record(a, 1.0, &mut r);
     }
     // t = 11: arm 0 has x̄ = 0.6 over 10 pulls: 0.6 + √(2 ln 11 / 10) = 1.2925;
     // arm 1 has x̄ = 0 over 1 pull: 0 + √(2 ln 11) = 2.1899 → arm 1

@@ -185,5 +185,8 @@ fn rl2_learns_to_exploit_dependent_arms() {
     // untrained ≈ 10 (half the pulls on the 0.9 arm); win-stay play gets ≈ 17
     assert!(diff > 3.0 && diff > 10.0 * se, "gain {diff} ± {se}");
     let (frozen, frozen_se) = gain(1e-9);
-    assert!(frozen.abs() < 4.0 * frozen_se.max(0.05), "{frozen} ± {frozen_se}");
+    assert!(
+        frozen.abs() < 4.0 * frozen_se.max(0.05),
+        "{frozen} ± {frozen_se}"
+    );
 }

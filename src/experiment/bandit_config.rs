@@ -112,14 +112,15 @@ impl Default for BanditConfig {
 
 impl BanditConfig {
     /// Defaults for `setting`: dependent settings 2 arms × 100 pulls (Wang et al. 2016),
-    /// independent 10 arms × 100 pulls (a cell of RL²'s grid); adapt after every pull up to
+    /// independent 10 arms × 100 pulls (a cell of RL²'s grid), the informative arm 11 arms × 5
+    /// pulls (Wang et al.), skewed priors 5 arms × 100 pulls; adapt after every pull up to
     /// 100 blocks; α = 2, Adam 0.001 (0.01 let the noisy score-function gradient drift the
     /// baseline; measured in BENCHMARKS.md), meta-batch 16, 1000 iterations. RL²: 48 GRU
     /// units, Adam 0.003, γ = 0.9, λ = 0.8, entropy 0.05, 3000 iterations (measured in
     /// BENCHMARKS.md).
     pub fn new(setting: BanditSetting, algo: AgentAlgo) -> Self {
-        let arms = if setting.is_dependent() { 2 } else { 10 };
-        let pulls = 100;
+        let arms = setting.default_arms();
+        let pulls = setting.default_pulls();
         Self {
             setting,
             arms,
@@ -155,17 +156,27 @@ impl BanditConfig {
         pulls.div_ceil(100).max(1)
     }
 
-    /// Switches the setting; a dependent setting has exactly 2 arms, and leaving one for
-    /// independent arms gives 10 (a cell of RL²'s grid).
+    /// Switches the setting. A setting that fixes the arms sets them (dependent 2, informative
+    /// 11); leaving one for a setting with free arms gives that setting's default (independent
+    /// 10, a cell of RL²'s grid; skewed 5). Entering the informative arm sets its 5 pulls
+    /// (Wang et al.'s episodes), leaving it with 5 pulls restores 100.
     pub fn set_setting(&mut self, setting: BanditSetting) {
+        let old = self.setting;
         self.setting = setting;
-        self.arms = if setting.is_dependent() {
-            2
-        } else if self.arms == 2 {
-            10
-        } else {
-            self.arms
+        self.arms = match setting.fixed_arms() {
+            Some(k) => k,
+            None if old.fixed_arms() == Some(self.arms) => setting.default_arms(),
+            None => self.arms,
         };
+        let informative = BanditSetting::Informative;
+        if setting == informative && old != informative {
+            self.set_pulls(informative.default_pulls());
+        } else if old == informative
+            && setting != informative
+            && self.pulls == informative.default_pulls()
+        {
+            self.set_pulls(setting.default_pulls());
+        }
     }
 
     /// Sets the pulls per episode and `adapt_every` to its default for them.
@@ -190,11 +201,16 @@ impl BanditConfig {
     /// the rules between them; the error names the first field out of range.
     pub fn validate(&self) -> Result<()> {
         BANDIT.iter().try_for_each(|s| s.check_in(self))?;
-        if self.setting.is_dependent() && self.arms != 2 {
+        if let Some(k) = self.setting.fixed_arms().filter(|&k| k != self.arms) {
+            let why = if self.setting.is_dependent() {
+                "p₂ = 1 − p₁"
+            } else {
+                "ten candidates and the informative arm"
+            };
             return Err(Error::InvalidConfig {
                 field: "arms",
                 message: format!(
-                    "{} has exactly 2 arms (p₂ = 1 − p₁), got {}",
+                    "{} has exactly {k} arms ({why}), got {}",
                     self.setting.name(),
                     self.arms
                 ),

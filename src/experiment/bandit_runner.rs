@@ -2,7 +2,8 @@
 //! evaluates it beside the classical policies on the same bandits.
 
 use crate::engine::bandit::{
-    arm_usage, evaluate, BanditLearner, Baseline, Policy, PolicyReport, Rl2Learner,
+    arm_usage, bayes_optimal, evaluate, gittins, BanditLearner, Baseline, Policy, PolicyReport,
+    Rl2Learner,
 };
 use crate::engine::rng::{rng, Rng, Stream};
 use crate::engine::tasks::{BanditTask, TaskFamily};
@@ -74,23 +75,33 @@ impl BanditRunner {
         format!("agent-{}", self.config.algo.name())
     }
 
-    /// The classical policies, in report order.
+    /// The classical policies and the reference optima, in report order: random, greedy,
+    /// ε-greedy, UCB1, Thompson sampling, optimistic Thompson sampling, the Gittins index (up
+    /// to [`gittins::MAX_PULLS`] pulls), the Bayes-optimal programme (where the family's
+    /// posterior is small enough: two dependent arms, or two independent ones up to
+    /// [`bayes_optimal::MAX_STATES`] states), the oracle. The Gittins and Bayes-optimal tables
+    /// are computed once per family and shared.
     pub fn baselines(&self) -> Vec<Policy> {
-        Baseline::all(self.config.epsilon)
+        let family = self.config.family();
+        let [random, greedy, eps, ucb1, thompson, oracle] = Baseline::all(self.config.epsilon);
+        let mut v: Vec<Policy> = [random, greedy, eps, ucb1, thompson]
             .into_iter()
+            .chain([Baseline::OptimisticThompson])
             .map(Policy::Baseline)
-            .collect()
+            .collect();
+        v.extend(gittins::table_for(family.pulls).map(Policy::Gittins));
+        v.extend(
+            bayes_optimal::for_family(&family)
+                .ok()
+                .map(Policy::BayesOptimal),
+        );
+        v.push(Policy::Baseline(oracle));
+        v
     }
 
     /// The agent as it is now.
     pub fn agent(&self) -> Policy {
         self.learner.policy(self.agent_name())
-    }
-
-    /// The same agent untrained (its initial parameters), named `<agent>-untrained`: what a
-    /// paired difference measures the training against.
-    pub fn untrained_agent(&self) -> Policy {
-        Self::fresh_learner(&self.config).policy(format!("{}-untrained", self.agent_name()))
     }
 
     /// Evaluates `policies` over `episodes` bandits of the evaluation seed, with regret

@@ -1,5 +1,11 @@
-//! `metaplay bandit`: the classical policies and, with `--algo`, the meta-learned agent,
-//! evaluated on the same bandits.
+//! `metaplay bandit`: the classical policies (with optimistic Thompson sampling, the Gittins
+//! index and, where it is computable, the Bayes-optimal programme) and, with `--algo`, the
+//! meta-learned agent, evaluated on the same bandits; then the agent against its own
+//! untrained form as a paired difference.
+//!
+//! Each policy is evaluated on its own (one `bandit_eval` line and its wall time each), which
+//! gives the same figures as the page's table: a policy's pull stream is keyed by its name
+//! ([`metaplay::engine::bandit::eval::stream_index`]), not by its place in a list.
 
 use std::time::Instant;
 
@@ -8,7 +14,7 @@ use serde_json::json;
 
 use metaplay::experiment::{AgentLearner, BanditRunner};
 
-use metaplay::engine::bandit::{Policy, PolicyReport};
+use metaplay::engine::bandit::{paired_difference, Policy, PolicyReport};
 use metaplay::experiment::backend_decision::{BackendDecision, Next, Status, Workload};
 use metaplay::experiment::schema::{self, cli::Flags};
 
@@ -41,6 +47,9 @@ pub fn run(args: &BanditArgs) -> Result<(), metaplay::Error> {
             window.0 += runner.step()?;
             window.1 += 1;
             if it % args.log_every.max(1) == 0 || it == config.iters {
+                // the meta-objective: the expected reward per pull of the policies the agent
+                // played, computed with the true arm means (Σ_a π(a)·μ_a per pull), a
+                // Rao–Blackwellised estimate of the reward per pull, not the rewards drawn
                 emit(
                     args.json,
                     json!({"event": "progress", "iter": it,
@@ -74,45 +83,77 @@ pub fn run(args: &BanditArgs) -> Result<(), metaplay::Error> {
         args.json,
         json!({"event": "backend", "label": status.label(), "notice": status.notice()}),
     );
+    let line = |report: &PolicyReport, policy: &Policy, backend: &str| {
+        let mut line = json!({"event": "bandit_eval", "policy": report.policy,
+            "mean_total_reward": report.mean_total_reward, "stderr": report.stderr,
+            "episodes": report.episodes, "setting": config.setting.name(),
+            "arms": config.arms, "pulls": config.pulls,
+            "final_regret": report.regret_mean.last(), "backend": backend});
+        match policy {
+            Policy::Gittins(t) => line["discount"] = json!(t.discount()),
+            Policy::BayesOptimal(dp) => line["exact_value"] = json!(dp.value()),
+            _ => {}
+        }
+        line
+    };
     if let Some((reports, wall)) = gpu {
-        for report in reports {
-            emit(
-                args.json,
-                json!({"event": "bandit_eval", "policy": report.policy,
-                "mean_total_reward": report.mean_total_reward, "stderr": report.stderr,
-                "episodes": report.episodes, "setting": config.setting.name(),
-                "arms": config.arms, "pulls": config.pulls,
-                "final_regret": report.regret_mean.last(), "backend": "webgpu"}),
-            );
+        for (report, policy) in reports.iter().zip(&policies) {
+            emit(args.json, line(report, policy, gpu_backend(policy)));
         }
         emit(
             args.json,
             json!({"event": "eval_timing", "backend": "webgpu", "policies": policies.len(),
             "episodes": config.episodes, "wall_s": wall}),
         );
-        return Ok(());
-    }
-    let count = policies.len();
-    for policy in policies {
-        let t0 = Instant::now();
-        let report = runner
-            .evaluate(std::slice::from_ref(&policy), config.episodes, 1)
-            .remove(0);
+    } else {
+        for policy in &policies {
+            let t0 = Instant::now();
+            let report = runner
+                .evaluate(std::slice::from_ref(policy), config.episodes, 1)
+                .remove(0);
+            let mut l = line(&report, policy, "cpu");
+            l["eval_wall_s"] = json!(t0.elapsed().as_secs_f64());
+            emit(args.json, l);
+        }
         emit(
             args.json,
-            json!({"event": "bandit_eval", "policy": report.policy,
-            "mean_total_reward": report.mean_total_reward, "stderr": report.stderr,
-            "episodes": report.episodes, "setting": config.setting.name(), "arms": config.arms,
-            "pulls": config.pulls, "final_regret": report.regret_mean.last(),
-            "eval_wall_s": t0.elapsed().as_secs_f64(), "backend": "cpu"}),
+            json!({"event": "eval_timing", "backend": "cpu", "policies": policies.len(),
+            "episodes": config.episodes, "wall_s": eval_start.elapsed().as_secs_f64()}),
         );
     }
-    emit(
-        args.json,
-        json!({"event": "eval_timing", "backend": "cpu", "policies": count,
-        "episodes": config.episodes, "wall_s": eval_start.elapsed().as_secs_f64()}),
-    );
+    if args.settings.with_agent() {
+        // the same agent with its initial parameters: a fresh runner of the same config
+        let untrained = BanditRunner::new(config.clone())?.agent();
+        let d = paired_difference(
+            &config.family(),
+            &runner.agent(),
+            &untrained,
+            config.episodes,
+            config.eval_seed,
+        );
+        emit(
+            args.json,
+            json!({"event": "paired", "a": d.a, "b": format!("{} (untrained)", d.b),
+            "mean_difference": d.mean, "stderr": d.stderr, "episodes": d.episodes,
+            "z": if d.stderr > 0.0 { d.mean / d.stderr } else { 0.0 }}),
+        );
+    }
     Ok(())
+}
+
+/// Where the GPU evaluation played `policy`: on the device, or routed to the CPU.
+#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+fn gpu_backend(policy: &Policy) -> &'static str {
+    if metaplay::engine::gpu::bandit_eval::on_device(policy) {
+        "webgpu"
+    } else {
+        "cpu"
+    }
+}
+
+#[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
+fn gpu_backend(_: &Policy) -> &'static str {
+    "cpu"
 }
 
 /// The backend decision for the evaluation, driven as in the page: `webgpu` evaluates on the

@@ -64,7 +64,10 @@ pub fn blocks(pulls: usize, every: usize) -> Vec<usize> {
 pub struct Episode {
     /// Sum of the rewards received.
     pub total_reward: f64,
-    /// `Σ_t Σ_a π_t(a)·μ_a`: the expected total reward of the policies played.
+    /// `Σ_t Σ_a π_t(a)·μ_a`: the expected total reward of the policies played. It uses the true
+    /// arm means `μ`, which the agent never sees: a Rao–Blackwellised estimate of the total
+    /// reward (the rewards' conditional expectation given the policies played), unbiased and
+    /// less noisy than `total_reward`, but a quantity only a simulator can compute.
     pub expected_reward: f64,
     /// The logits after the last adaptation.
     pub final_logits: Vec<f64>,

@@ -1,10 +1,20 @@
 //! The bandit evaluation protocol: every policy plays the same `episodes` bandits (drawn once
 //! from the evaluation seed) for `pulls` pulls; reported are the mean total reward with its
 //! standard error and the mean cumulative regret against pulls.
+//!
+//! **Pull streams.** Each policy draws its own randomness (its choices and the arms' payouts)
+//! from a stream of the evaluation seed keyed by the policy's *name* ([`stream_index`]), so a
+//! policy's figures do not depend on which other policies are evaluated with it or in what
+//! order: evaluated alone (the CLI, one policy at a time, and the page's re-evaluation of the
+//! agent) or in a list (the page's table) it reports the same numbers, draw for draw.
+
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::engine::bandit::agent::SoftmaxAgent;
+use crate::engine::bandit::bayes_optimal::BayesOptimal;
+use crate::engine::bandit::gittins::GittinsTable;
 use crate::engine::bandit::policies::{ArmStats, Baseline};
 use crate::engine::bandit::rl2::Rl2Agent;
 use crate::engine::rng::{rng_indexed, Rng, Stream};
@@ -15,6 +25,10 @@ use crate::engine::tasks::{BanditFamily, BanditTask, TaskFamily};
 pub enum Policy {
     /// A classical policy.
     Baseline(Baseline),
+    /// The Gittins index policy ([`crate::engine::bandit::gittins`]), its table shared.
+    Gittins(Arc<GittinsTable>),
+    /// The Bayes-optimal policy of one family ([`crate::engine::bandit::bayes_optimal`]).
+    BayesOptimal(Arc<BayesOptimal>),
     /// The meta-learned agent, under a display name.
     Agent(String, SoftmaxAgent),
     /// The RL² recurrent agent, under a display name.
@@ -26,6 +40,8 @@ impl Policy {
     pub fn name(&self) -> String {
         match self {
             Policy::Baseline(b) => b.name().to_string(),
+            Policy::Gittins(_) => "gittins".to_string(),
+            Policy::BayesOptimal(_) => "bayes-optimal".to_string(),
             Policy::Agent(name, _) | Policy::Recurrent(name, _) => name.clone(),
         }
     }
@@ -36,17 +52,17 @@ impl Policy {
         task: &BanditTask,
         pulls: usize,
         rng: &mut Rng,
-        mut on_pull: impl FnMut(usize, f64),
+        on_pull: impl FnMut(usize, f64),
     ) {
         match self {
             Policy::Baseline(b) => {
-                let mut stats = ArmStats::new(task.means.len());
-                for _ in 0..pulls {
-                    let a = b.choose(&stats, task, rng);
-                    let r = task.pull(a, rng);
-                    stats.record(a, r);
-                    on_pull(a, r);
-                }
+                play_counts(task, pulls, rng, on_pull, |s, r| b.choose(s, task, r))
+            }
+            Policy::Gittins(table) => {
+                play_counts(task, pulls, rng, on_pull, |s, r| table.choose(s, r))
+            }
+            Policy::BayesOptimal(dp) => {
+                play_counts(task, pulls, rng, on_pull, |s, r| dp.choose(s, r))
             }
             Policy::Agent(_, agent) => {
                 agent.play(task, pulls, rng, on_pull);
@@ -54,6 +70,39 @@ impl Policy {
             Policy::Recurrent(_, agent) => agent.play(task, pulls, rng, on_pull),
         }
     }
+}
+
+/// One episode of a policy that acts on the counts ([`ArmStats`]) through `choose`.
+fn play_counts(
+    task: &BanditTask,
+    pulls: usize,
+    rng: &mut Rng,
+    mut on_pull: impl FnMut(usize, f64),
+    mut choose: impl FnMut(&ArmStats, &mut Rng) -> usize,
+) {
+    let mut stats = ArmStats::new(task.means.len());
+    for _ in 0..pulls {
+        let a = choose(&stats, rng);
+        let r = task.pull(a, rng);
+        stats.record(a, r, rng);
+        on_pull(a, r);
+    }
+}
+
+/// The stream index of the policy called `name`: its FNV-1a hash, 48 bits.
+pub fn stream_index(name: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h & 0xffff_ffff_ffff
+}
+
+/// The pull stream of the policy called `name` under `seed` (`stream` of the seed, numbered by
+/// [`stream_index`]).
+pub fn policy_rng(seed: u64, stream: Stream, name: &str) -> Rng {
+    rng_indexed(seed, stream, stream_index(name))
 }
 
 /// One policy's evaluation.
@@ -92,8 +141,48 @@ pub fn curve_points(pulls: usize, points: usize) -> Vec<usize> {
     v
 }
 
-/// Plays every policy on the same bandits ([`eval_tasks`]); each policy draws its own pulls
-/// from a stream of `seed` indexed by its position in `policies`.
+/// What one policy did on every bandit: the total reward per episode and the sums of the
+/// regret (and its square) at each curve point.
+struct Played {
+    totals: Vec<f64>,
+    regret: Vec<f64>,
+    regret_sq: Vec<f64>,
+}
+
+/// Plays `policy` on every bandit of `tasks` with the pull stream `r`.
+fn play_all(
+    policy: &Policy,
+    tasks: &[BanditTask],
+    pulls: usize,
+    marks: &[usize],
+    r: &mut Rng,
+) -> Played {
+    let mut out = Played {
+        totals: Vec::with_capacity(tasks.len()),
+        regret: vec![0.0; marks.len()],
+        regret_sq: vec![0.0; marks.len()],
+    };
+    for task in tasks {
+        let best = task.best_mean();
+        let (mut total, mut regret, mut t, mut next) = (0.0, 0.0, 0usize, 0usize);
+        policy.play(task, pulls, r, |a, reward| {
+            total += reward;
+            regret += best - task.means[a];
+            t += 1;
+            if next < marks.len() && marks[next] == t {
+                out.regret[next] += regret;
+                out.regret_sq[next] += regret * regret;
+                next += 1;
+            }
+        });
+        out.totals.push(total);
+    }
+    out
+}
+
+/// Plays every policy on the same bandits ([`eval_tasks`]); each policy draws its pulls from
+/// its own stream of `seed`, keyed by its name ([`policy_rng`]), so its report is the same
+/// whatever else is in `policies`.
 pub fn evaluate(
     family: &BanditFamily,
     policies: &[Policy],
@@ -105,38 +194,70 @@ pub fn evaluate(
     let marks = curve_points(family.pulls, points);
     policies
         .iter()
-        .enumerate()
-        .map(|(index, policy)| {
-            let mut r = rng_indexed(seed, Stream::Bandit, index as u64 + 1);
-            let (mut sum, mut sum_sq) = (0.0, 0.0);
-            let mut reg = vec![0.0; marks.len()];
-            let mut reg_sq = vec![0.0; marks.len()];
-            for task in &tasks {
-                let best = task.best_mean();
-                let (mut total, mut regret, mut t, mut next) = (0.0, 0.0, 0usize, 0usize);
-                policy.play(task, family.pulls, &mut r, |a, reward| {
-                    total += reward;
-                    regret += best - task.means[a];
-                    t += 1;
-                    if next < marks.len() && marks[next] == t {
-                        reg[next] += regret;
-                        reg_sq[next] += regret * regret;
-                        next += 1;
-                    }
-                });
-                sum += total;
-                sum_sq += total * total;
-            }
+        .map(|policy| {
+            let name = policy.name();
+            let mut r = policy_rng(seed, Stream::Bandit, &name);
+            let p = play_all(policy, &tasks, family.pulls, &marks, &mut r);
+            let sum = p.totals.iter().sum::<f64>();
+            let sum_sq = p.totals.iter().map(|x| x * x).sum::<f64>();
             PolicyReport::from_sums(
-                policy.name(),
+                name,
                 episodes,
                 (sum, sum_sq),
                 marks.clone(),
-                &reg,
-                &reg_sq,
+                &p.regret,
+                &p.regret_sq,
             )
         })
         .collect()
+}
+
+/// The paired difference of two policies ([`paired_difference`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PairedDifference {
+    /// The first policy's name.
+    pub a: String,
+    /// The second policy's name.
+    pub b: String,
+    /// `mean(total_a − total_b)` over the episodes.
+    pub mean: f64,
+    /// Its standard error (sample standard deviation of the differences / √episodes).
+    pub stderr: f64,
+    /// Episodes.
+    pub episodes: usize,
+}
+
+/// `a` against `b` on the same bandits ([`eval_tasks`]), episode by episode: the mean of
+/// `total_a − total_b` and its standard error. Both play with `a`'s pull stream (common random
+/// numbers: the same draws where the two agree), so the mean is `a`'s figure in [`evaluate`]
+/// minus what `b` earns in `a`'s place, and the standard error counts only what differs.
+pub fn paired_difference(
+    family: &BanditFamily,
+    a: &Policy,
+    b: &Policy,
+    episodes: usize,
+    seed: u64,
+) -> PairedDifference {
+    let tasks = eval_tasks(family, episodes, seed);
+    let name = a.name();
+    let run = |p: &Policy| {
+        let mut r = policy_rng(seed, Stream::Bandit, &name);
+        play_all(p, &tasks, family.pulls, &[], &mut r).totals
+    };
+    let (ta, tb) = (run(a), run(b));
+    let (sum, sum_sq) = ta
+        .iter()
+        .zip(&tb)
+        .map(|(x, y)| x - y)
+        .fold((0.0, 0.0), |(s, q), d| (s + d, q + d * d));
+    let (mean, stderr) = mean_se(sum, sum_sq, episodes.max(1) as f64);
+    PairedDifference {
+        a: name,
+        b: b.name(),
+        mean,
+        stderr,
+        episodes,
+    }
 }
 
 impl PolicyReport {
@@ -169,7 +290,8 @@ impl PolicyReport {
     }
 }
 
-/// Mean pulls of each arm per episode when each policy plays `task` `episodes` times.
+/// Mean pulls of each arm per episode when each policy plays `task` `episodes` times (each
+/// policy with its own stream, keyed by its name).
 pub fn arm_usage(
     task: &BanditTask,
     pulls: usize,
@@ -179,9 +301,8 @@ pub fn arm_usage(
 ) -> Vec<Vec<f64>> {
     policies
         .iter()
-        .enumerate()
-        .map(|(index, policy)| {
-            let mut r = rng_indexed(seed, Stream::Validation, index as u64 + 1);
+        .map(|policy| {
+            let mut r = policy_rng(seed, Stream::Validation, &policy.name());
             let mut counts = vec![0.0; task.means.len()];
             for _ in 0..episodes {
                 policy.play(task, pulls, &mut r, |a, _| counts[a] += 1.0);

@@ -3,8 +3,15 @@
 //! (drawn on the host from the evaluation seed), same policies and agent, f32 and a PCG stream
 //! per invocation, so the reports agree with the CPU's in distribution (tested), not draw for
 //! draw.
+//!
+//! The kernel knows Bernoulli arms and the six policies of [`Baseline::all`] plus the softmax
+//! agent. Other policies (optimistic Thompson sampling, the Gittins index, the Bayes-optimal
+//! programme) are routed to the CPU protocol ([`evaluate`]) inside [`evaluate_gpu`], their
+//! reports in their place; families whose rewards are not Bernoulli (the informative arm) are
+//! refused ([`crate::error::GpuError::Unsupported`]), so callers fall back to the CPU with a
+//! notice.
 
-use crate::engine::bandit::eval::{curve_points, eval_tasks, Policy, PolicyReport};
+use crate::engine::bandit::eval::{curve_points, eval_tasks, evaluate, Policy, PolicyReport};
 use crate::engine::bandit::policies::Baseline;
 use crate::engine::gpu::GpuContext;
 use crate::engine::tasks::BanditFamily;
@@ -13,7 +20,7 @@ use crate::error::{Error, Result};
 /// Most arms the kernel holds per invocation (the playground's limit).
 pub const MAX_ARMS: usize = 100;
 
-/// The kernel's number for `policy`, or `None` when the kernel does not have it.
+/// The kernel's number for `policy`, `None` when the kernel does not have it.
 fn kind(policy: &Policy) -> Option<u32> {
     Some(match policy {
         Policy::Baseline(Baseline::Random) => 0,
@@ -23,8 +30,16 @@ fn kind(policy: &Policy) -> Option<u32> {
         Policy::Baseline(Baseline::Thompson) => 4,
         Policy::Baseline(Baseline::Oracle) => 5,
         Policy::Agent(..) => 6,
-        Policy::Recurrent(..) => return None,
+        Policy::Baseline(Baseline::OptimisticThompson)
+        | Policy::Gittins(_)
+        | Policy::BayesOptimal(_)
+        | Policy::Recurrent(..) => return None,
     })
+}
+
+/// True when the GPU kernel plays `policy` ([`evaluate_gpu`] routes the others to the CPU).
+pub fn on_device(policy: &Policy) -> bool {
+    kind(policy).is_some()
 }
 
 fn storage(ctx: &GpuContext, label: &str, bytes: &[u8], writable: bool) -> wgpu::Buffer {
@@ -53,8 +68,44 @@ fn u32_bytes(v: impl IntoIterator<Item = u32>) -> Vec<u8> {
 }
 
 /// [`crate::engine::bandit::eval::evaluate`] on the GPU: `policies` (the six baselines and at
-/// most one agent, one ε) on `episodes` bandits of `family` from `seed`.
+/// most one agent, one ε; any others on the CPU, see the module docs) on `episodes` bandits of
+/// `family` from `seed`, reports in the order of `policies`.
 pub async fn evaluate_gpu(
+    ctx: &GpuContext,
+    family: &BanditFamily,
+    policies: &[Policy],
+    episodes: usize,
+    seed: u64,
+    points: usize,
+) -> Result<Vec<PolicyReport>> {
+    if !family.setting.is_bernoulli() {
+        return Err(Error::gpu_unsupported(format!(
+            "{}: the GPU evaluation plays Bernoulli arms only",
+            family.setting.name()
+        )));
+    }
+    let (device, host): (Vec<Policy>, Vec<Policy>) = policies.iter().cloned().partition(on_device);
+    let mut on_gpu = if device.is_empty() {
+        Vec::new()
+    } else {
+        evaluate_on_device(ctx, family, &device, episodes, seed, points).await?
+    }
+    .into_iter();
+    let mut on_cpu = evaluate(family, &host, episodes, seed, points).into_iter();
+    Ok(policies
+        .iter()
+        .filter_map(|p| {
+            if on_device(p) {
+                on_gpu.next()
+            } else {
+                on_cpu.next()
+            }
+        })
+        .collect())
+}
+
+/// The kernel's part of [`evaluate_gpu`]: every policy in `policies` has a [`kind`].
+async fn evaluate_on_device(
     ctx: &GpuContext,
     family: &BanditFamily,
     policies: &[Policy],

@@ -1,19 +1,90 @@
-//! Bernoulli multi-armed bandits, the reinforcement-learning task family.
+//! Multi-armed bandits, the reinforcement-learning task family.
 //!
-//! Two settings from the meta-RL literature:
+//! Settings from the meta-RL literature:
 //! - independent arms (RL², Duan et al. 2016): each arm's success probability is drawn
 //!   i.i.d. from U[0, 1];
 //! - dependent arms (Wang et al. 2016, "Learning to reinforcement learn"): two arms with
 //!   `p₂ = 1 − p₁`, `p₁` drawn from {0.1, 0.9} (easy), {0.25, 0.75} (medium),
-//!   {0.4, 0.6} (hard) with equal probability, or from U[0, 1] (uniform).
+//!   {0.4, 0.6} (hard) with equal probability, or from U[0, 1] (uniform);
+//! - the informative arm (Wang et al. 2016, "dependent arms II"): 11 arms with deterministic
+//!   rewards, one of the first ten is the target, the eleventh tells which ([`informative`]);
+//! - skewed priors: each arm's mean has its own Beta prior, the first arm usually good
+//!   ([`skewed`]), a family whose best *initial* policy is not uniform, so that a learned
+//!   initialisation (MAML and kin) has something to learn.
+//!
+//! Every reward lies in [0, 1] and `means` is always the expected reward of each arm, so the
+//! classical policies, the regret and the agent's expected reward apply to every setting.
 
 use rand::Rng as _;
+use rand_distr::{Beta, Distribution};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::rng::Rng;
 use crate::engine::tasks::TaskFamily;
 
-/// How the arms' success probabilities are drawn.
+/// Wang et al.'s bandit with an informative arm, scaled into [0, 1].
+///
+/// The paper (Section 3.1, "dependent arms II"): 11 arms that always pay; of the first ten,
+/// nine non-target arms pay 1.1 and the target arm pays 5; the eleventh, informative arm pays a
+/// tenth of the target's index (0.1 for the first arm … 1.0 for the tenth); episodes of 5 pulls.
+/// Pulling the informative arm always earns less than any other arm, so only an agent that
+/// remembers what it said profits: the optimal strategy pulls it once, then the target.
+/// Here every reward is divided by 5 (the largest), which keeps the structure and puts the
+/// rewards in [0, 1]: target 1, non-target 0.22, informative `0.02·(j + 1)` for target `j`
+/// (0-based). Rewards are deterministic; Bernoulli-based policies binarise them
+/// ([`crate::engine::bandit::ArmStats::record`]).
+pub mod informative {
+    /// Arms: ten candidates and the informative arm (the last).
+    pub const ARMS: usize = 11;
+    /// The informative arm's index.
+    pub const INFORMATIVE_ARM: usize = 10;
+    /// Pulls per episode in the paper.
+    pub const PULLS: usize = 5;
+    /// The paper's rewards divided by this.
+    pub const SCALE: f64 = 5.0;
+    /// The target arm's reward (paper: 5).
+    pub const TARGET: f64 = 5.0 / SCALE;
+    /// A non-target arm's reward (paper: 1.1).
+    pub const NON_TARGET: f64 = 1.1 / SCALE;
+
+    /// The informative arm's reward when the target is arm `target` (0-based; paper:
+    /// `(target + 1) / 10`).
+    pub fn informative_reward(target: usize) -> f64 {
+        (target + 1) as f64 / 10.0 / SCALE
+    }
+
+    /// The rewards of the 11 arms when the target is arm `target` (0..10).
+    pub fn rewards(target: usize) -> Vec<f64> {
+        let mut r = vec![NON_TARGET; ARMS];
+        r[target] = TARGET;
+        r[INFORMATIVE_ARM] = informative_reward(target);
+        r
+    }
+}
+
+/// Arms with different priors: arm 0's mean is drawn from Beta(3, 1) (mean ¾, usually good),
+/// every other arm's from Beta(1, 3) (mean ¼). Arm 0 is the best arm 86% of the time
+/// at k = 5, so the best initial policy leans on it; the classical policies (Beta(1, 1)
+/// priors) do not know that and explore every arm alike.
+pub mod skewed {
+    /// The first arm's prior Beta(a, b).
+    pub const FIRST: (f64, f64) = (3.0, 1.0);
+    /// Every other arm's prior Beta(a, b).
+    pub const OTHERS: (f64, f64) = (1.0, 3.0);
+    /// Default arms.
+    pub const ARMS: usize = 5;
+
+    /// The prior of arm `arm`.
+    pub fn prior(arm: usize) -> (f64, f64) {
+        if arm == 0 {
+            FIRST
+        } else {
+            OTHERS
+        }
+    }
+}
+
+/// How the arms' rewards are drawn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum BanditSetting {
@@ -27,16 +98,22 @@ pub enum BanditSetting {
     DependentHard,
     /// Two arms, `p₁ ~ U[0, 1]`, `p₂ = 1 − p₁`.
     DependentUniform,
+    /// Wang et al.'s 11 arms with an informative arm ([`informative`]), deterministic rewards.
+    Informative,
+    /// `k` Bernoulli arms with per-arm Beta priors, the first usually good ([`skewed`]).
+    Skewed,
 }
 
 impl BanditSetting {
     /// Every setting, in menu order.
-    pub const ALL: [BanditSetting; 5] = [
+    pub const ALL: [BanditSetting; 7] = [
         BanditSetting::Independent,
         BanditSetting::DependentEasy,
         BanditSetting::DependentMedium,
         BanditSetting::DependentHard,
         BanditSetting::DependentUniform,
+        BanditSetting::Informative,
+        BanditSetting::Skewed,
     ];
 
     /// The name used on the command line and in URLs.
@@ -47,6 +124,8 @@ impl BanditSetting {
             Self::DependentMedium => "dependent-medium",
             Self::DependentHard => "dependent-hard",
             Self::DependentUniform => "dependent-uniform",
+            Self::Informative => "informative",
+            Self::Skewed => "skewed",
         }
     }
 
@@ -55,13 +134,53 @@ impl BanditSetting {
         Self::ALL.into_iter().find(|v| v.name() == s)
     }
 
-    /// Dependent settings have exactly two arms.
+    /// The two-armed dependent settings (`p₂ = 1 − p₁`).
     pub fn is_dependent(self) -> bool {
-        self != Self::Independent
+        matches!(
+            self,
+            Self::DependentEasy
+                | Self::DependentMedium
+                | Self::DependentHard
+                | Self::DependentUniform
+        )
     }
 
-    /// The two values `p₁` is drawn from in the discrete dependent settings.
-    fn dependent_pair(self) -> Option<f64> {
+    /// The number of arms when the setting fixes it (2 dependent, 11 informative).
+    pub fn fixed_arms(self) -> Option<usize> {
+        if self.is_dependent() {
+            Some(2)
+        } else if self == Self::Informative {
+            Some(informative::ARMS)
+        } else {
+            None
+        }
+    }
+
+    /// Arms by default: the fixed number, 10 independent (a cell of RL²'s grid), 5 skewed.
+    pub fn default_arms(self) -> usize {
+        match self {
+            Self::Independent => 10,
+            Self::Skewed => skewed::ARMS,
+            s => s.fixed_arms().expect("a setting with fixed arms"),
+        }
+    }
+
+    /// Pulls by default: 5 for the informative arm (Wang et al.), else 100.
+    pub fn default_pulls(self) -> usize {
+        if self == Self::Informative {
+            informative::PULLS
+        } else {
+            100
+        }
+    }
+
+    /// True when every reward is 0 or 1 (all but [`BanditSetting::Informative`]).
+    pub fn is_bernoulli(self) -> bool {
+        self != Self::Informative
+    }
+
+    /// The two values `p₁` is drawn from in the discrete dependent settings: the lower one.
+    pub fn dependent_pair(self) -> Option<f64> {
         match self {
             Self::DependentEasy => Some(0.1),
             Self::DependentMedium => Some(0.25),
@@ -71,25 +190,54 @@ impl BanditSetting {
     }
 }
 
-/// A distribution over Bernoulli bandits with `arms` arms played for `pulls` pulls.
+/// A distribution over bandits with `arms` arms played for `pulls` pulls.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BanditFamily {
-    /// How arm means are drawn.
+    /// How arm rewards are drawn.
     pub setting: BanditSetting,
-    /// Number of arms `k` (2 for dependent settings).
+    /// Number of arms `k` (2 for dependent settings, 11 for the informative arm).
     pub arms: usize,
     /// Episode length `n`.
     pub pulls: usize,
 }
 
-/// One bandit: the arms' success probabilities.
+/// How a bandit's arms pay.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rewards {
+    /// Arm `a` pays 1 with probability `μ_a`, else 0.
+    #[default]
+    Bernoulli,
+    /// Arm `a` always pays `μ_a` (in [0, 1]).
+    Deterministic,
+}
+
+/// One bandit: the arms' expected rewards and how they pay.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BanditTask {
-    /// `μ_a`, the probability that arm `a` pays 1.
+    /// `μ_a`, the expected reward of arm `a` (Bernoulli arms: the probability it pays 1).
     pub means: Vec<f64>,
+    /// Bernoulli or deterministic rewards.
+    pub rewards: Rewards,
 }
 
 impl BanditTask {
+    /// Bernoulli arms with success probabilities `means`.
+    pub fn bernoulli(means: Vec<f64>) -> Self {
+        Self {
+            means,
+            rewards: Rewards::Bernoulli,
+        }
+    }
+
+    /// Arms that always pay `values`.
+    pub fn deterministic(values: Vec<f64>) -> Self {
+        Self {
+            means: values,
+            rewards: Rewards::Deterministic,
+        }
+    }
+
     /// The best arm's mean `μ*`.
     pub fn best_mean(&self) -> f64 {
         self.means.iter().copied().fold(f64::NEG_INFINITY, f64::max)
@@ -101,12 +249,18 @@ impl BanditTask {
         self.means.iter().position(|&m| m == best).unwrap_or(0)
     }
 
-    /// Pulls `arm`: 1 with probability `μ_arm`, else 0.
+    /// Pulls `arm`: Bernoulli arms pay 1 with probability `μ_arm`, else 0 (one uniform draw);
+    /// deterministic arms pay `μ_arm` (no draw).
     pub fn pull(&self, arm: usize, rng: &mut Rng) -> f64 {
-        if rng.random::<f64>() < self.means[arm] {
-            1.0
-        } else {
-            0.0
+        match self.rewards {
+            Rewards::Bernoulli => {
+                if rng.random::<f64>() < self.means[arm] {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            Rewards::Deterministic => self.means[arm],
         }
     }
 }
@@ -121,13 +275,25 @@ impl TaskFamily for BanditFamily {
                 let p = rng.random::<f64>();
                 vec![p, 1.0 - p]
             }
+            BanditSetting::Informative => {
+                let target = rng.random_range(0..informative::INFORMATIVE_ARM);
+                return BanditTask::deterministic(informative::rewards(target));
+            }
+            BanditSetting::Skewed => (0..self.arms)
+                .map(|a| {
+                    let (x, y) = skewed::prior(a);
+                    Beta::new(x, y)
+                        .expect("positive Beta parameters")
+                        .sample(rng)
+                })
+                .collect(),
             s => {
                 let low = s.dependent_pair().expect("discrete dependent setting");
                 let p = if rng.random_bool(0.5) { low } else { 1.0 - low };
                 vec![p, 1.0 - p]
             }
         };
-        BanditTask { means }
+        BanditTask::bernoulli(means)
     }
 }
 
@@ -178,5 +344,72 @@ mod tests {
         // U[0,1] has mean 1/2 and sd 1/√12: 10,000 draws give se ≈ 0.0029
         assert!((mean - 0.5).abs() < 0.012, "{mean}");
         assert!(all.iter().all(|&m| (0.0..1.0).contains(&m)));
+    }
+
+    #[test]
+    fn the_informative_arm_names_the_target_and_pays_less_than_any_other() {
+        let mut r = rng(5, Stream::Bandit);
+        let fam = BanditFamily {
+            setting: BanditSetting::Informative,
+            arms: informative::ARMS,
+            pulls: informative::PULLS,
+        };
+        let mut targets = [0usize; 10];
+        for _ in 0..5000 {
+            let t = fam.sample_task(&mut r);
+            assert_eq!(t.rewards, Rewards::Deterministic);
+            assert_eq!(t.means.len(), 11);
+            let target = t.best_arm();
+            assert!(target < 10, "the informative arm is never the target");
+            // paper: 5 for the target, 1.1 for the others, target/10 for arm 11; all ÷ 5
+            assert_eq!(t.means[target], 1.0);
+            let inf = t.means[informative::INFORMATIVE_ARM];
+            assert!(
+                (inf * 5.0 * 10.0 - (target + 1) as f64).abs() < 1e-9,
+                "{inf}"
+            );
+            for (a, &m) in t.means.iter().enumerate().take(10) {
+                if a != target {
+                    assert!((m - 0.22).abs() < 1e-12);
+                }
+            }
+            assert!(inf < 0.22, "informative pays less than a non-target arm");
+            // deterministic: pulling twice pays the same, whatever the stream
+            assert_eq!(t.pull(3, &mut r), t.means[3]);
+            targets[target] += 1;
+        }
+        // each target 1/10 of the time: 500 ± 4σ (σ ≈ 21)
+        assert!(
+            targets.iter().all(|&c| (415..=585).contains(&c)),
+            "{targets:?}"
+        );
+    }
+
+    #[test]
+    fn skewed_priors_make_the_first_arm_usually_good() {
+        let mut r = rng(6, Stream::Bandit);
+        let fam = BanditFamily {
+            setting: BanditSetting::Skewed,
+            arms: 5,
+            pulls: 10,
+        };
+        let n = 4000;
+        let mut sums = [0.0; 5];
+        let mut first_best = 0;
+        for _ in 0..n {
+            let t = fam.sample_task(&mut r);
+            assert_eq!(t.rewards, Rewards::Bernoulli);
+            for (s, m) in sums.iter_mut().zip(&t.means) {
+                *s += m;
+            }
+            first_best += usize::from(t.best_arm() == 0);
+        }
+        // Beta(3, 1) has mean 3/4 and sd √(3/80) ≈ 0.19; Beta(1, 3) mean 1/4: se ≈ 0.003
+        assert!((sums[0] / n as f64 - 0.75).abs() < 0.012, "{sums:?}");
+        for s in &sums[1..] {
+            assert!((s / n as f64 - 0.25).abs() < 0.012, "{sums:?}");
+        }
+        let share = first_best as f64 / n as f64;
+        assert!((0.83..0.88).contains(&share), "arm 0 best {share}");
     }
 }

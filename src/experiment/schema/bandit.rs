@@ -15,6 +15,14 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("dependent-medium", "Dependent · medium · p₁ ∈ {0.25, 0.75}"),
     ("dependent-hard", "Dependent · hard · p₁ ∈ {0.4, 0.6}"),
     ("dependent-uniform", "Dependent · p₁ ~ U[0,1]"),
+    (
+        "informative",
+        "Informative arm · 11 arms, one names the target (Wang et al.)",
+    ),
+    (
+        "skewed",
+        "Skewed priors · arm 1 ~ Beta(3,1), others Beta(1,3)",
+    ),
 ];
 /// The agent's learners, in [`AgentAlgo::ALL`]'s order: the softmax agent's meta-learners,
 /// then RL².
@@ -102,7 +110,7 @@ pub static BANDIT: &[Setting<BanditConfig>] = &[
         )
     },
     Setting {
-        note: "exactly 2 for the dependent settings",
+        note: "exactly 2 for the dependent settings, 11 for the informative arm",
         ..setting(
             "arms",
             "arms",
