@@ -217,6 +217,18 @@ impl BanditConfig {
             });
         }
         if self.algo.is_rl2() {
+            let work = self.pulls * self.hidden * self.hidden;
+            if work > limits::RL2_EPISODE_WORK {
+                return Err(Error::InvalidConfig {
+                    field: "hidden",
+                    message: format!(
+                        "RL² costs pulls × hidden² = {} × {}² = {work} per episode; at most {} are accepted",
+                        self.pulls,
+                        self.hidden,
+                        limits::RL2_EPISODE_WORK
+                    ),
+                });
+            }
             let unrolled = self.meta_batch * self.pulls * self.hidden;
             if unrolled > limits::RL2_UNROLLED {
                 return Err(Error::InvalidConfig {
@@ -227,18 +239,6 @@ impl BanditConfig {
                         self.pulls,
                         self.hidden,
                         limits::RL2_UNROLLED
-                    ),
-                });
-            }
-            let work = self.pulls * self.hidden * self.hidden;
-            if work > limits::RL2_EPISODE_WORK {
-                return Err(Error::InvalidConfig {
-                    field: "hidden",
-                    message: format!(
-                        "RL² costs pulls × hidden² = {} × {}² = {work} per episode; at most {} are accepted",
-                        self.pulls,
-                        self.hidden,
-                        limits::RL2_EPISODE_WORK
                     ),
                 });
             }
