@@ -675,8 +675,8 @@ mod bandits {
         assert_eq!(first.len(), 1);
         assert_eq!(
             first[0].reports.len(),
-            7,
-            "six classical policies and the agent"
+            9,
+            "eight classical policies (three routed to the CPU) and the agent"
         );
         assert!(first[0].reports.iter().all(|r| r.episodes == 6000));
         assert!(s.bandit().unwrap().on_gpu());
@@ -690,7 +690,7 @@ mod bandits {
         let ev = s.bandit_mut().unwrap().run_due_blocking();
         let due = evaluations(&ev);
         assert_eq!(due[0].iter, 50);
-        assert_eq!(due[0].reports.len(), 7);
+        assert_eq!(due[0].reports.len(), 9);
         let gpu_agent = due[0].reports.last().unwrap().clone();
         assert_eq!(gpu_agent.episodes, 6000);
         assert!(!s.bandit().unwrap().eval_due());

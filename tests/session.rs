@@ -150,12 +150,15 @@ fn a_bandit_experiment_trains_in_chunks_and_reports_every_policy() {
             "eps-greedy",
             "ucb1",
             "thompson",
+            "ots",
+            "gittins",
+            "bayes-optimal",
             "oracle",
             "agent-maml"
         ]
     );
     assert_eq!(eval.means.len(), 2);
-    assert_eq!(eval.usage.len(), 7);
+    assert_eq!(eval.usage.len(), 10);
     for u in &eval.usage {
         assert!(
             (u.iter().sum::<f64>() - 100.0).abs() < 1e-9,

@@ -162,7 +162,7 @@ fn bandit_experiment() -> impl Strategy<Value = Experiment> {
                 (hidden, gamma, lambda, entropy),
             )| {
                 let mut b = BanditConfig::new(setting, algo);
-                b.arms = if setting.is_dependent() { 2 } else { arms };
+                b.arms = setting.fixed_arms().unwrap_or(arms);
                 b.pulls = pulls;
                 let lo = pulls.div_ceil(500);
                 b.adapt_every = lo + every.index(pulls - lo + 1);

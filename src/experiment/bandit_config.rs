@@ -113,7 +113,7 @@ impl Default for BanditConfig {
 impl BanditConfig {
     /// Defaults for `setting`: dependent settings 2 arms × 100 pulls (Wang et al. 2016),
     /// independent 10 arms × 100 pulls (a cell of RL²'s grid), the informative arm 11 arms × 5
-    /// pulls (Wang et al.), skewed priors 5 arms × 100 pulls; adapt after every pull up to
+    /// pulls (Wang et al.), skewed priors 5 arms × 20 pulls; adapt after every pull up to
     /// 100 blocks; α = 2, Adam 0.001 (0.01 let the noisy score-function gradient drift the
     /// baseline; measured in BENCHMARKS.md), meta-batch 16, 1000 iterations. RL²: 48 GRU
     /// units, Adam 0.003, γ = 0.9, λ = 0.8, entropy 0.05, 3000 iterations (measured in
@@ -157,24 +157,18 @@ impl BanditConfig {
     }
 
     /// Switches the setting. A setting that fixes the arms sets them (dependent 2, informative
-    /// 11); leaving one for a setting with free arms gives that setting's default (independent
-    /// 10, a cell of RL²'s grid; skewed 5). Entering the informative arm sets its 5 pulls
-    /// (Wang et al.'s episodes), leaving it with 5 pulls restores 100.
+    /// 11). Otherwise arms and pulls follow the new setting's defaults (arms: independent 10, a
+    /// cell of RL²'s grid, skewed 5; pulls: 100, informative 5, Wang et al.'s episodes, skewed
+    /// 20) when they were the old setting's defaults, and stay as they are when set otherwise.
     pub fn set_setting(&mut self, setting: BanditSetting) {
         let old = self.setting;
         self.setting = setting;
         self.arms = match setting.fixed_arms() {
             Some(k) => k,
-            None if old.fixed_arms() == Some(self.arms) => setting.default_arms(),
+            None if self.arms == old.default_arms() => setting.default_arms(),
             None => self.arms,
         };
-        let informative = BanditSetting::Informative;
-        if setting == informative && old != informative {
-            self.set_pulls(informative.default_pulls());
-        } else if old == informative
-            && setting != informative
-            && self.pulls == informative.default_pulls()
-        {
+        if self.pulls == old.default_pulls() && setting.default_pulls() != self.pulls {
             self.set_pulls(setting.default_pulls());
         }
     }
