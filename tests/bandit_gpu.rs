@@ -6,9 +6,9 @@
 use metaplay::engine::bandit::{evaluate, Policy};
 use metaplay::engine::gpu::bandit_eval::on_device;
 use metaplay::engine::gpu::{evaluate_gpu, GpuContext};
-use metaplay::engine::meta::Algo;
 use metaplay::engine::tasks::BanditSetting;
 use metaplay::error::{Error, GpuError};
+use metaplay::experiment::AgentAlgo;
 use metaplay::experiment::{BanditConfig, BanditRunner};
 
 fn context() -> GpuContext {
@@ -19,7 +19,7 @@ fn context() -> GpuContext {
 #[test]
 fn policies_the_kernel_lacks_run_on_the_cpu_in_their_place() {
     let ctx = context();
-    let c = BanditConfig::new(BanditSetting::DependentMedium, Algo::Maml);
+    let c = BanditConfig::new(BanditSetting::DependentMedium, AgentAlgo::Maml);
     let runner = BanditRunner::new(c.clone()).unwrap();
     let mut policies = runner.baselines();
     policies.push(runner.agent());
@@ -31,9 +31,18 @@ fn policies_the_kernel_lacks_run_on_the_cpu_in_their_place() {
             Policy::Gittins(_) => "gittins",
             Policy::BayesOptimal(_) => "bayes-optimal",
             Policy::Agent(..) => "agent",
+            Policy::Recurrent(..) => "rl2",
         })
         .collect();
     assert_eq!(routed, ["ots", "gittins", "bayes-optimal"]);
+    // the RL² agent's GRU is not in the kernel either
+    let rl2 = BanditRunner::new(BanditConfig::new(
+        BanditSetting::DependentMedium,
+        AgentAlgo::Rl2,
+    ))
+    .unwrap()
+    .agent();
+    assert!(!on_device(&rl2));
     let family = c.family();
     let gpu = pollster::block_on(evaluate_gpu(&ctx, &family, &policies, 2000, 3, 10)).unwrap();
     let cpu = evaluate(&family, &policies, 2000, 3, 10);
@@ -52,7 +61,7 @@ fn policies_the_kernel_lacks_run_on_the_cpu_in_their_place() {
 #[test]
 fn non_bernoulli_families_are_refused_as_unsupported_and_skewed_priors_run() {
     let ctx = context();
-    let c = BanditConfig::new(BanditSetting::Informative, Algo::Maml);
+    let c = BanditConfig::new(BanditSetting::Informative, AgentAlgo::Maml);
     let runner = BanditRunner::new(c.clone()).unwrap();
     let r = pollster::block_on(evaluate_gpu(
         &ctx,
@@ -69,7 +78,7 @@ fn non_bernoulli_families_are_refused_as_unsupported_and_skewed_priors_run() {
         other => panic!("expected unsupported, got {other:?}"),
     }
     // skewed priors are Bernoulli arms drawn on the host: the kernel plays them
-    let c = BanditConfig::new(BanditSetting::Skewed, Algo::Maml);
+    let c = BanditConfig::new(BanditSetting::Skewed, AgentAlgo::Maml);
     let runner = BanditRunner::new(c.clone()).unwrap();
     let gpu = pollster::block_on(evaluate_gpu(
         &ctx,

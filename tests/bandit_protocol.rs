@@ -6,10 +6,10 @@ use metaplay::engine::bandit::agent::{initial_params, SoftmaxAgent};
 use metaplay::engine::bandit::eval::{policy_rng, stream_index};
 use metaplay::engine::bandit::policies::optimistic_draw;
 use metaplay::engine::bandit::{evaluate, paired_difference, ArmStats, Baseline, Policy};
-use metaplay::engine::meta::Algo;
 use metaplay::engine::rng::{rng, Stream};
 use metaplay::engine::tasks::bandit::informative;
 use metaplay::engine::tasks::{BanditFamily, BanditSetting, BanditTask};
+use metaplay::experiment::AgentAlgo;
 use metaplay::experiment::{BanditConfig, BanditRunner};
 
 #[test]
@@ -78,7 +78,7 @@ fn on_the_informative_arm_classical_policies_fall_short_of_pull_it_once_then_exp
     // optimal (Wang et al.): the informative arm, E[0.02·(j + 1)] = 0.11, then the target for
     // the 4 pulls left: 4.11 (20.55 in the paper's units)
     let fam = informative_family(5);
-    let c = BanditConfig::new(BanditSetting::Informative, Algo::Scratch);
+    let c = BanditConfig::new(BanditSetting::Informative, AgentAlgo::Scratch);
     assert_eq!((c.arms, c.pulls), (11, 5));
     let runner = BanditRunner::new(c).unwrap();
     let policies = runner.baselines();
@@ -114,7 +114,7 @@ fn a_policy_reports_the_same_alone_as_in_the_pages_list() {
         BanditSetting::Informative,
         BanditSetting::Skewed,
     ] {
-        let mut c = BanditConfig::new(setting, Algo::Maml);
+        let mut c = BanditConfig::new(setting, AgentAlgo::Maml);
         c.iters = 5;
         let mut runner = BanditRunner::new(c).unwrap();
         for _ in 0..5 {
@@ -199,7 +199,7 @@ fn the_paired_difference_is_the_difference_of_the_reported_means_with_its_own_er
 #[test]
 fn on_skewed_priors_meta_learning_beats_the_untrained_agent_by_many_standard_errors() {
     // the defaults (5 arms × 20 pulls, MAML, 1000 iterations, Adam 0.001)
-    let c = BanditConfig::new(BanditSetting::Skewed, Algo::Maml);
+    let c = BanditConfig::new(BanditSetting::Skewed, AgentAlgo::Maml);
     assert_eq!((c.arms, c.pulls, c.iters), (5, 20, 1000));
     let untrained = BanditRunner::new(c.clone()).unwrap().agent();
     let mut run = BanditRunner::new(c.clone()).unwrap();
@@ -211,7 +211,7 @@ fn on_skewed_priors_meta_learning_beats_the_untrained_agent_by_many_standard_err
     let (first, last) = (mean(&curve[..100]), mean(&curve[900..]));
     assert!(last > first + 0.03, "{first} → {last}");
     // and the untrained form (scratch) against itself is exactly zero
-    let s = BanditConfig::new(BanditSetting::Skewed, Algo::Scratch);
+    let s = BanditConfig::new(BanditSetting::Skewed, AgentAlgo::Scratch);
     let scratch = BanditRunner::new(s.clone()).unwrap().agent();
     let z = paired_difference(&s.family(), &scratch, &untrained, 200, 1);
     assert_eq!(z.mean, 0.0);
@@ -219,7 +219,7 @@ fn on_skewed_priors_meta_learning_beats_the_untrained_agent_by_many_standard_err
 
 #[test]
 fn the_new_settings_are_validated_and_couple_arms_and_pulls() {
-    let mut c = BanditConfig::new(BanditSetting::Informative, Algo::Maml);
+    let mut c = BanditConfig::new(BanditSetting::Informative, AgentAlgo::Maml);
     c.arms = 10;
     let e = c.validate().unwrap_err().to_string();
     assert!(e.contains("`arms`") && e.contains("exactly 11"), "{e}");
@@ -236,11 +236,11 @@ fn the_new_settings_are_validated_and_couple_arms_and_pulls() {
     assert_eq!((c.arms, c.pulls), (7, 37), "what the user set stays");
     c.validate().unwrap();
     for s in BanditSetting::ALL {
-        let c = BanditConfig::new(s, Algo::Maml);
+        let c = BanditConfig::new(s, AgentAlgo::Maml);
         c.validate().unwrap();
         assert_eq!(BanditSetting::parse(s.name()), Some(s));
     }
-    let mut c = BanditConfig::new(BanditSetting::Skewed, Algo::Maml);
+    let mut c = BanditConfig::new(BanditSetting::Skewed, AgentAlgo::Maml);
     c.arms = 2;
     c.validate().unwrap();
     // two skewed arms: the Bayes-optimal programme knows their priors

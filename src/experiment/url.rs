@@ -287,6 +287,19 @@ fn decode_bandit(
     b: &mut BanditConfig,
     problems: &mut Vec<String>,
 ) {
+    // all at once first: the rules between settings (RL²'s meta_batch × pulls × hidden) hold
+    // for the whole link, not for every prefix of it
+    let mut whole = b.clone();
+    let all_parse = BANDIT.iter().all(|setting| {
+        pairs
+            .get(setting.link)
+            .is_none_or(|v| setting.apply(&mut whole, v).is_ok())
+    });
+    if all_parse && whole.validate().is_ok() {
+        *b = whole;
+        return;
+    }
+    // otherwise one by one, keeping each value that leaves the experiment valid
     for setting in BANDIT {
         let key = setting.link;
         let Some(v) = pairs.get(key) else { continue };
