@@ -8,21 +8,35 @@ use web_sys::HtmlCanvasElement;
 use super::charts::{clear, label_style, narrow, px, INK};
 use crate::engine::bandit::PolicyReport;
 
-/// One colour per policy, in report order (random, greedy, ε-greedy, UCB1, Thompson, oracle,
-/// then the meta-learned agent).
-pub const POLICY_COLORS: [RGBColor; 7] = [
-    RGBColor(148, 163, 184),
-    RGBColor(234, 179, 8),
-    RGBColor(234, 88, 12),
-    RGBColor(22, 163, 74),
-    RGBColor(192, 38, 211),
-    RGBColor(100, 116, 139),
-    RGBColor(37, 99, 235),
-];
+/// The colour of a policy, by its name (the agents, `agent-…`, are blue and drawn thicker;
+/// a name not listed is slate).
+pub fn policy_color(name: &str) -> RGBColor {
+    match name {
+        "random" => RGBColor(148, 163, 184),
+        "greedy" => RGBColor(234, 179, 8),
+        "eps-greedy" => RGBColor(234, 88, 12),
+        "ucb1" => RGBColor(22, 163, 74),
+        "thompson" => RGBColor(192, 38, 211),
+        "ots" => RGBColor(236, 72, 153),
+        "gittins" => RGBColor(13, 148, 136),
+        "bayes-optimal" => RGBColor(153, 27, 27),
+        "you" => RGBColor(15, 23, 42),
+        n if is_agent(n) => AGENT_COLOR,
+        _ => RGBColor(100, 116, 139),
+    }
+}
+
+/// The trained agent's colour.
+pub const AGENT_COLOR: RGBColor = RGBColor(37, 99, 235);
+
+/// True for the trained agent's reports (`agent-maml`, `agent-rl2`, …).
+pub fn is_agent(name: &str) -> bool {
+    name.starts_with("agent-")
+}
 
 /// The policy colour as CSS.
-pub fn policy_css(i: usize) -> String {
-    let RGBColor(r, g, b) = POLICY_COLORS[i.min(POLICY_COLORS.len() - 1)];
+pub fn policy_css(name: &str) -> String {
+    let RGBColor(r, g, b) = policy_color(name);
     format!("rgb({r},{g},{b})")
 }
 
@@ -68,8 +82,8 @@ pub fn draw_regret(
         .y_label_formatter(&|v: &f64| format!("{v:.1}"))
         .draw()
         .map_err(|e| e.to_string())?;
-    for (i, r) in reports.iter().enumerate() {
-        let color = POLICY_COLORS[i.min(POLICY_COLORS.len() - 1)];
+    for r in reports {
+        let color = policy_color(&r.policy);
         let xs: Vec<f64> = r.curve_pulls.iter().map(|&t| t as f64).collect();
         let upper = xs
             .iter()
@@ -87,11 +101,7 @@ pub fn draw_regret(
                 color.mix(0.18).filled(),
             )))
             .map_err(|e| e.to_string())?;
-        let width = if i == POLICY_COLORS.len() - 1 {
-            3.0
-        } else {
-            2.0
-        };
+        let width = if is_agent(&r.policy) { 3.0 } else { 2.0 };
         chart
             .draw_series(LineSeries::new(
                 xs.iter().copied().zip(r.regret_mean.iter().copied()),
@@ -103,12 +113,14 @@ pub fn draw_regret(
 }
 
 /// One bandit: per arm a group of bars, each policy's share of the pulls, and the arm's true
-/// mean as a black tick across the group (both on the 0–1 axis).
+/// mean as a black tick across the group (both on the 0–1 axis); `names[p]` is the policy of
+/// `usage[p]`.
 pub fn draw_arms(
     canvas: HtmlCanvasElement,
     scale: f64,
     means: &[f64],
     usage: &[Vec<f64>],
+    names: &[&str],
     pulls: usize,
 ) -> Result<(), String> {
     clear(&canvas);
@@ -151,7 +163,7 @@ pub fn draw_arms(
     let group = 0.84;
     let bar = group / n;
     for (p, counts) in usage.iter().enumerate() {
-        let color = POLICY_COLORS[p.min(POLICY_COLORS.len() - 1)];
+        let color = policy_color(names.get(p).copied().unwrap_or(""));
         chart
             .draw_series(counts.iter().enumerate().map(|(a, &c)| {
                 let x0 = a as f64 - group / 2.0 + p as f64 * bar;

@@ -44,7 +44,7 @@ pub fn BanditView(
         let max_iter = config.with(|c| c.iters.max(1));
         let result = rewards.with(|r| {
             let series = [LossSeries {
-                color: bandit_charts::POLICY_COLORS[6],
+                color: bandit_charts::AGENT_COLOR,
                 train: r.first().map(Vec::as_slice).unwrap_or(&[]),
                 validation: &[],
             }];
@@ -87,7 +87,10 @@ pub fn BanditView(
             let (means, usage) = e
                 .as_ref()
                 .map_or((&[][..], &[][..]), |e| (&e.means[..], &e.usage[..]));
-            bandit_charts::draw_arms(canvas.clone(), scale, means, usage, pulls)
+            let names: Vec<&str> = e.as_ref().map_or(Vec::new(), |e| {
+                e.reports.iter().map(|r| r.policy.as_str()).collect()
+            });
+            bandit_charts::draw_arms(canvas.clone(), scale, means, usage, &names, pulls)
         });
         if let Err(e) = result {
             error.set(Some(format!("cannot draw the arm chart: {e}")));
@@ -129,11 +132,10 @@ pub fn BanditView(
                 let rows = e
                     .reports
                     .iter()
-                    .enumerate()
-                    .map(|(i, r)| {
+                    .map(|r| {
                         view! {
                             <tr data-testid=format!("policy-{}", r.policy)>
-                                <td><span class="swatch" style=format!("background:{}", policy_css(i))></span>{r.policy.clone()}</td>
+                                <td><span class="swatch" style=format!("background:{}", policy_css(&r.policy))></span>{r.policy.clone()}</td>
                                 <td>{format!("{:.2} ± {:.2}", r.mean_total_reward, r.stderr)}</td>
                                 <td>{format!("{:.2}", r.regret_mean.last().copied().unwrap_or(0.0))}</td>
                             </tr>

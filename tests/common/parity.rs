@@ -2,7 +2,8 @@
 //! several algorithms, against the natively written fixture.
 
 use metaplay::engine::meta::Algo;
-use metaplay::experiment::{Config, Runner, TaskKind};
+use metaplay::engine::tasks::BanditSetting;
+use metaplay::experiment::{AgentAlgo, BanditConfig, BanditRunner, Config, Runner, TaskKind};
 
 const FIXTURE: &str = include_str!("../fixtures/early_losses.json");
 const CASES: [(TaskKind, Algo); 5] = [
@@ -14,14 +15,29 @@ const CASES: [(TaskKind, Algo); 5] = [
 ];
 
 fn early_losses() -> Vec<(String, Vec<f64>)> {
-    CASES
+    let mut all: Vec<(String, Vec<f64>)> = CASES
         .iter()
         .map(|&(task, algo)| {
             let mut r = Runner::new(Config::new(task, algo)).expect("valid default config");
             let losses = (0..3).map(|_| r.step().expect("finite loss")).collect();
             (format!("{}/{}", task.name(), algo.name()), losses)
         })
-        .collect()
+        .collect();
+    // bandit agents: the expected reward per pull of iterations 1–3 (RL²: rollouts sampled
+    // through the GRU, then actor-critic updates)
+    for (setting, algo) in [
+        (BanditSetting::DependentMedium, AgentAlgo::Rl2),
+        (BanditSetting::Independent, AgentAlgo::Rl2),
+        (BanditSetting::DependentMedium, AgentAlgo::Maml),
+    ] {
+        let mut r = BanditRunner::new(BanditConfig::new(setting, algo)).expect("valid");
+        let rewards = (0..3).map(|_| r.step().expect("finite")).collect();
+        all.push((
+            format!("bandit-{}/{}", setting.name(), algo.name()),
+            rewards,
+        ));
+    }
+    all
 }
 
 /// Checks (or, natively with `UPDATE_FIXTURES` set, rewrites) the fixture.
