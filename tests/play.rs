@@ -25,7 +25,10 @@ fn a_replay_has_every_evaluated_policy_and_the_agent_as_it_is_now() {
     config.pulls = 30;
     config.adapt_every = 1;
     let mut s = Session::new();
-    assert!(s.handle(Command::Replay { seed: 1 }).is_empty(), "idle: nothing");
+    assert!(
+        s.handle(Command::Replay { seed: 1 }).is_empty(),
+        "idle: nothing"
+    );
     let ev = s.handle(Command::ConfigureBandit {
         config: config.clone(),
     });

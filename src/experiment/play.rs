@@ -53,6 +53,7 @@ pub fn parse_seed(text: &str) -> std::result::Result<u64, String> {
 /// A reward as the page writes it: `1`, `0` for whole values, two decimals otherwise (the
 /// informative-arm family pays values in [0, 1]).
 pub fn format_reward(v: f64) -> String {
+    let v = v + 0.0; // an empty sum is −0
     if (v - v.round()).abs() < 1e-9 {
         format!("{v:.0}")
     } else {
@@ -322,7 +323,10 @@ mod tests {
     }
 
     fn baselines() -> Vec<Policy> {
-        Baseline::all(0.1).into_iter().map(Policy::Baseline).collect()
+        Baseline::all(0.1)
+            .into_iter()
+            .map(Policy::Baseline)
+            .collect()
     }
 
     #[test]
@@ -356,7 +360,11 @@ mod tests {
             let oracle = r.rows.iter().find(|r| r.policy == "oracle").unwrap();
             assert!(oracle.regret.iter().all(|&g| g == 0.0));
             for row in &r.rows {
-                assert!(row.regret.windows(2).all(|w| w[1] >= w[0]), "{}", row.policy);
+                assert!(
+                    row.regret.windows(2).all(|w| w[1] >= w[0]),
+                    "{}",
+                    row.policy
+                );
                 assert_eq!(row.arms.len(), 100);
             }
         }
@@ -380,7 +388,10 @@ mod tests {
         assert_eq!(row.final_regret(), 1.0);
         assert_eq!(game.arm_pulls()[best], 2);
         assert_eq!(game.arm_sums().iter().sum::<f64>(), game.total_reward());
-        assert_eq!(row.runs(), vec![(worst, 1), (best, 1), (worst, 1), (best, 1)]);
+        assert_eq!(
+            row.runs(),
+            vec![(worst, 1), (best, 1), (worst, 1), (best, 1)]
+        );
         assert_eq!(row.arm_counts(2), vec![2, 2]);
     }
 
@@ -430,6 +441,7 @@ mod tests {
     fn rewards_show_whole_or_with_two_decimals() {
         assert_eq!(format_reward(1.0), "1");
         assert_eq!(format_reward(0.0), "0");
+        assert_eq!(format_reward(Vec::<f64>::new().iter().sum()), "0");
         assert_eq!(format_reward(37.0), "37");
         assert_eq!(format_reward(0.456), "0.46");
         assert_eq!(format_reward(2.5), "2.50");
