@@ -56,6 +56,20 @@ fn focus_later(id: String) {
     });
 }
 
+/// Pulls and reward sum of arm `a` so far (none for an arm the game does not have: a button
+/// of the previous bandit may read the new game once before it is removed).
+fn arm_stats(game: &PlayGame, a: usize) -> (usize, f64) {
+    (
+        game.arm_pulls().get(a).copied().unwrap_or(0),
+        game.arm_sums().get(a).copied().unwrap_or(0.0),
+    )
+}
+
+/// The true mean of arm `a` (NaN for an arm the game does not have).
+fn mean_of(game: &PlayGame, a: usize) -> f64 {
+    game.task().means.get(a).copied().unwrap_or(f64::NAN)
+}
+
 /// The student's row, then every policy's when the worker's replay is of this game.
 fn result_rows(game: &PlayGame, replay: Option<&PlayReplay>) -> Vec<PlayRow> {
     let mut rows = vec![game.row()];
@@ -188,21 +202,21 @@ pub fn PlayBandit(
             .map(|a| {
                 let label = move || {
                     game.with(|g| {
-                        let (n, sum) = (g.arm_pulls()[a], g.arm_sums()[a]);
+                        let (n, sum) = arm_stats(g, a);
                         let mut l = format!(
                             "Pull arm {}: pulled {n} times, reward sum {}",
                             a + 1,
                             format_reward(sum)
                         );
                         if g.finished() {
-                            l.push_str(&format!(", true mean {:.2}", g.task().means[a]));
+                            l.push_str(&format!(", true mean {:.2}", mean_of(g, a)));
                         }
                         l
                     })
                 };
                 let stats = move || {
                     game.with(|g| {
-                        let (n, sum) = (g.arm_pulls()[a], g.arm_sums()[a]);
+                        let (n, sum) = arm_stats(g, a);
                         let avg = if n > 0 {
                             format!(" · avg {:.2}", sum / n as f64)
                         } else {
@@ -214,7 +228,7 @@ pub fn PlayBandit(
                 let mean = move || {
                     game.with(|g| {
                         g.finished()
-                            .then(|| format!("true mean {:.2}", g.task().means[a]))
+                            .then(|| format!("true mean {:.2}", mean_of(g, a)))
                     })
                 };
                 let best = move || game.with(|g| g.finished() && g.task().best_arm() == a);
@@ -411,7 +425,7 @@ pub fn PlayBandit(
             <figcaption>
                 "Play it yourself: pull the arms of one bandit, "{move || game.with(|g| g.pulls())}" pulls, the means hidden. "
                 "Then see your regret beside every policy's on the same bandit."
-                <span class="note">"Keys: 1–9 (0 for arm 10) pull an arm; ←/→ move between arms, Enter pulls."</span>
+                <span class="note">"Keys, once an arm has the focus (Tab to it or click one): 1–9 (0 for arm 10) pull an arm; ←/→ move between arms, Enter pulls."</span>
             </figcaption>
             <div class="play-bar">
                 <label class="inline">"Seed"

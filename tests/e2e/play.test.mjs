@@ -126,5 +126,11 @@ test('play it yourself on ten independent arms: key 0 is arm 10, rewards as they
   assert.equal(await page.locator('[data-testid="play-arms"] .arm.best').count(), 1, 'the best arm is marked');
   assert.ok((await canvasInfo(page, 'play-timeline')).drawn > 5000);
   await page.locator('[data-testid="play"]').screenshot({ path: join(artifacts, 'play-10-arms.png') });
+  // another family: a fresh game on two arms, without a hitch
+  await page.selectOption('[data-testid="control-setting"]', 'dependent-medium');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid^="play-arm-"]').length === 2);
+  assert.match(await status(page), /Pull 0 of 20 · 20 left/);
+  assert.equal(await page.locator('[data-testid="play-results"]').count(), 0);
+  assert.equal(await page.isHidden('[data-testid="error-banner"]'), true);
   assert.deepEqual(errors, []);
 });
