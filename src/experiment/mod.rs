@@ -10,6 +10,7 @@ pub mod divergence;
 pub mod export;
 pub mod loss_log;
 pub mod params_file;
+pub mod play;
 pub mod presets;
 pub mod protocol;
 pub mod runner;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::bandit::PolicyReport;
 use crate::experiment::bandit_config::BanditConfig;
 use crate::experiment::config::Config;
+use crate::experiment::play::PlayReplay;
 
 /// Most runs an experiment compares side by side.
 pub const MAX_RUNS: usize = 4;
@@ -51,6 +52,12 @@ pub enum Command {
         /// The file's bytes.
         bytes: Vec<u8>,
     },
+    /// "Play it yourself": every policy of the bandit experiment (the agent as it is now) on
+    /// the bandit of play seed `seed`; answered with [`Event::Replay`] (nothing for sine runs).
+    Replay {
+        /// The play seed ([`crate::experiment::play`]).
+        seed: u64,
+    },
 }
 
 /// Predictions of one run on the fit chart's grid.
@@ -93,6 +100,8 @@ pub enum Event {
     },
     /// Bandit evaluation: every policy on the same episodes, and one bandit's arm usage.
     BanditEval(BanditEvaluation),
+    /// The policies' pulls on the student's bandit, asked for with [`Command::Replay`].
+    Replay(PlayReplay),
     /// A run stopped because its loss was not finite.
     Diverged {
         /// Which run.

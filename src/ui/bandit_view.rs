@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use super::bandit_charts::{self, policy_css};
 use super::charts::{self, LossSeries};
 use super::controls::{hint, setting_control};
+use super::play_bandit::PlayBandit;
 use crate::experiment::protocol::BanditEvaluation;
 use crate::experiment::schema::edit::edit_bandit;
 use crate::experiment::schema::sine::TASKS;
@@ -188,6 +189,7 @@ pub fn BanditView(
                     <canvas node_ref=arm_canvas data-testid="arm-chart" width="720" height="288"
                         aria-label="Arm usage chart"></canvas>
                 </figure>
+                <PlayBandit config=config evaluation=evaluation error=error resized=resized />
             </section>
         </div>
     }

@@ -10,6 +10,8 @@ pub mod export;
 pub mod fit_chart;
 pub mod loss_chart;
 pub mod notices;
+pub mod play_bandit;
+pub mod play_charts;
 pub mod run_list;
 pub mod share;
 pub mod sine_view;

@@ -9,6 +9,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{MessageEvent, Worker};
 
 use crate::experiment::backend_decision::CPU_LABEL;
+use crate::experiment::play::PlayReplay;
 use crate::experiment::protocol::{BanditEvaluation, Command, Event, FitCurves};
 
 /// The training state shown by the page, and the worker (all `Copy` handles).
@@ -48,6 +49,8 @@ pub struct Training {
     pub fit: RwSignal<(Vec<f64>, Vec<FitCurves>)>,
     /// The latest bandit evaluation.
     pub bandit_eval: RwSignal<Option<BanditEvaluation>>,
+    /// The latest replay of the policies on the student's bandit ("play it yourself").
+    pub play_replay: RwSignal<Option<PlayReplay>>,
     /// The training worker, once started.
     worker: StoredValue<Option<Worker>, LocalStorage>,
 }
@@ -73,6 +76,7 @@ impl Training {
             imported: RwSignal::new(None),
             fit: RwSignal::new((Vec::new(), Vec::new())),
             bandit_eval: RwSignal::new(None),
+            play_replay: RwSignal::new(None),
             worker: StoredValue::new_local(None),
         }
     }
@@ -120,6 +124,7 @@ impl Training {
             imported,
             fit,
             bandit_eval,
+            play_replay,
             worker: _,
         } = *self;
         match event {
@@ -160,6 +165,7 @@ impl Training {
             }
             Event::Fit { grid, runs } => fit.set((grid, runs)),
             Event::BanditEval(b) => bandit_eval.set(Some(b)),
+            Event::Replay(r) => play_replay.set(Some(r)),
             Event::Memory { bytes } => worker_memory.set(bytes),
             Event::ParamsFile { bytes } => {
                 if let Err(e) = super::export::download_bytes(

@@ -8,6 +8,7 @@ use crate::experiment::backend::Backend;
 use crate::experiment::divergence::diverged_message;
 use crate::experiment::loss_log::LossLog;
 use crate::experiment::params_file::from_safetensors;
+use crate::experiment::play::replay_seed;
 use crate::experiment::protocol::{BanditEvaluation, Event};
 use crate::experiment::session::{export_file, progress_event};
 use crate::experiment::{BanditConfig, BanditRunner};
@@ -214,6 +215,16 @@ impl BanditSession {
             usage,
             usage_episodes: USAGE_EPISODES,
         })
+    }
+
+    /// "Play it yourself": the policies of [`BanditSession::evaluation`] (the classical ones,
+    /// then the agent as it is now) replayed on the bandit of play seed `seed`.
+    pub fn replay(&self, seed: u64) -> Vec<Event> {
+        let r = &self.runner;
+        let mut policies = r.baselines();
+        policies.push(r.agent());
+        let replay = replay_seed(&r.config().family(), &policies, seed, r.iter());
+        vec![Event::Replay(replay)]
     }
 
     /// Iterations between re-evaluations of the agent.

@@ -129,6 +129,8 @@ impl Session {
             (Command::ExportParams { link }, Session::Bandit(b)) => b.export_params(link),
             (Command::ImportParams { bytes }, Session::Sine(s)) => s.import_params(&bytes),
             (Command::ImportParams { bytes }, Session::Bandit(b)) => b.import_params(&bytes),
+            (Command::Replay { seed }, Session::Bandit(b)) => b.replay(seed),
+            (Command::Replay { .. }, Session::Sine(_)) => vec![],
         }
     }
 
