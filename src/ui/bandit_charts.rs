@@ -20,7 +20,6 @@ pub fn policy_color(name: &str) -> RGBColor {
         "ots" => RGBColor(236, 72, 153),
         "gittins" => RGBColor(13, 148, 136),
         "bayes-optimal" => RGBColor(153, 27, 27),
-        "you" => RGBColor(15, 23, 42),
         n if is_agent(n) => AGENT_COLOR,
         _ => RGBColor(100, 116, 139),
     }

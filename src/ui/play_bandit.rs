@@ -330,7 +330,7 @@ pub fn PlayBandit(
                         .join(" ");
                     view! {
                         <tr data-testid=format!("play-row-{}", row.policy) class:you=i == 0>
-                            <td><span class="swatch" style=format!("background:{}", row_css(i))></span>{row.policy.clone()}</td>
+                            <td><span class="swatch" style=format!("background:{}", row_css(&row.policy))></span>{row.policy.clone()}</td>
                             <td>{format_reward(row.total_reward())}</td>
                             <td>{format!("{:.2}", row.final_regret())}</td>
                             <td>{format!("{share:.0}%")}</td>

@@ -7,9 +7,9 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters_canvas::CanvasBackend;
 use web_sys::HtmlCanvasElement;
 
-use super::bandit_charts::POLICY_COLORS;
+use super::bandit_charts::policy_color;
 use super::charts::{clear, label_style, narrow, px, INK};
-use crate::experiment::play::PlayRow;
+use crate::experiment::play::{PlayRow, YOU};
 
 /// The student's colour (rows and lines): not one of the policies'.
 pub const YOU_COLOR: RGBColor = RGBColor(225, 29, 72);
@@ -28,18 +28,19 @@ const ARM_COLORS: [RGBColor; 10] = [
     RGBColor(186, 176, 172),
 ];
 
-/// The colour of row `i` of the results: the student first, then the policies in report order
-/// (the colours of the regret chart above).
-pub fn row_color(i: usize) -> RGBColor {
-    match i {
-        0 => YOU_COLOR,
-        _ => POLICY_COLORS[(i - 1).min(POLICY_COLORS.len() - 1)],
+/// The colour of a results row by its player: the student's own, a policy's as in the regret
+/// chart above.
+pub fn row_color(player: &str) -> RGBColor {
+    if player == YOU {
+        YOU_COLOR
+    } else {
+        policy_color(player)
     }
 }
 
 /// [`row_color`] as CSS.
-pub fn row_css(i: usize) -> String {
-    css(row_color(i))
+pub fn row_css(player: &str) -> String {
+    css(row_color(player))
 }
 
 /// The colour of arm `a` of `k`.
@@ -111,7 +112,7 @@ pub fn draw_play_regret(
         chart
             .draw_series(LineSeries::new(
                 points,
-                row_color(i).stroke_width(px(width, scale)),
+                row_color(&row.policy).stroke_width(px(width, scale)),
             ))
             .map_err(|e| e.to_string())?;
     }
@@ -177,7 +178,7 @@ pub fn draw_timeline(
         let font = if i == 0 {
             ("sans-serif", 13.0 * scale, FontStyle::Bold)
                 .into_font()
-                .color(&row_color(0))
+                .color(&YOU_COLOR)
         } else {
             label_style(scale)
         };
