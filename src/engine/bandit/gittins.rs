@@ -37,7 +37,7 @@ use crate::engine::rng::Rng;
 
 /// The tree is truncated where `γ^D` falls below this.
 pub const TRUNCATION: f64 = 1e-3;
-/// Retirement rates tried per table: `GRID + 1` values from 0 to 1 ([`grid`]).
+/// Retirement rates tried per table: `GRID + 1` values from 0 to 1, `(1 − cos(πj/GRID))/2`.
 pub const GRID: usize = 1000;
 /// The longest episode a table is built for (the cost grows as `GRID · (n + D)²`).
 pub const MAX_PULLS: usize = 1000;
