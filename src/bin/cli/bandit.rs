@@ -135,6 +135,7 @@ pub fn run(args: &BanditArgs) -> Result<(), metaplay::Error> {
             args.json,
             json!({"event": "paired", "a": d.a, "b": format!("{} (untrained)", d.b),
             "mean_difference": d.mean, "stderr": d.stderr, "episodes": d.episodes,
+            "setting": config.setting.name(), "arms": config.arms, "pulls": config.pulls,
             "z": if d.stderr > 0.0 { d.mean / d.stderr } else { 0.0 }}),
         );
     }
