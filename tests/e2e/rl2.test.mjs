@@ -12,7 +12,7 @@ before(async () => { server = await serve(); ctx = await launch(); });
 after(async () => { await ctx?.close(); server?.stop(); });
 
 const total = async (page, policy) => {
-  const text = await page.textContent(`[data-testid="policy-${policy}"]`);
+  const text = await page.textContent(`[data-testid="policy-${policy}"] td:nth-child(2)`);
   const m = text.match(/(\d+\.\d+) ± (\d+\.\d+)/);
   assert.ok(m, `${policy} row: ${text}`);
   return { mean: Number(m[1]), se: Number(m[2]) };
@@ -21,7 +21,7 @@ const total = async (page, policy) => {
 test('RL² trains in the worker, its curve rises and it passes Thompson sampling', async () => {
   const page = await ctx.newPage();
   const { errors } = await instrument(page);
-  const iters = 400;
+  const iters = 600;
   await page.goto(`${server.url}?v=1&task=bandit&setting=dependent-medium&agent=rl2&iters=${iters}`);
   await page.waitForSelector('[data-testid="policy-agent-rl2"]', { timeout: 30000 });
   assert.match(await page.textContent('[data-testid="agent-note"]'), /RL² trains a recurrent network/);
