@@ -97,3 +97,35 @@ fn bandit_ms_per_iter() {
     #[cfg(not(target_arch = "wasm32"))]
     println!("{msg}");
 }
+
+/// RL² on dependent medium at the defaults (16 episodes × 100 pulls, 48 GRU units): ms per
+/// actor-critic iteration and episodes per second.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(
+    not(target_arch = "wasm32"),
+    ignore = "speed probe, run by hand with --ignored"
+)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn rl2_ms_per_iter() {
+    use metaplay::engine::tasks::BanditSetting;
+    use metaplay::experiment::{BanditConfig, BanditRunner};
+    let config = BanditConfig::new(BanditSetting::DependentMedium, AgentAlgo::Rl2);
+    let episodes = config.meta_batch;
+    let mut r = BanditRunner::new(config).unwrap();
+    for _ in 0..5 {
+        r.step().unwrap();
+    }
+    let t0 = now_ms();
+    for _ in 0..50 {
+        r.step().unwrap();
+    }
+    let ms = (now_ms() - t0) / 50.0;
+    let msg = format!(
+        "{{\"event\":\"wasm_speed\",\"algo\":\"bandit-rl2\",\"ms_per_iter_median\":{ms:.4},\"episodes_per_s\":{:.0}}}",
+        episodes as f64 * 1e3 / ms
+    );
+    #[cfg(target_arch = "wasm32")]
+    wasm_bindgen_test::console_log!("{msg}");
+    #[cfg(not(target_arch = "wasm32"))]
+    println!("{msg}");
+}

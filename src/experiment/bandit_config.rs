@@ -179,11 +179,11 @@ impl BanditConfig {
         }
     }
 
-    /// RL²'s default iterations: 30,000 on independent arms (the RL² paper's setting, where it
+    /// RL²'s default iterations: 40,000 on independent arms (the RL² paper's setting, where it
     /// must learn to explore k arms), 3000 elsewhere.
     pub fn rl2_iters(setting: BanditSetting) -> usize {
         if setting == BanditSetting::Independent {
-            30_000
+            40_000
         } else {
             3000
         }
