@@ -12,9 +12,9 @@ fn same(json: &serde_json::Value, x: f64) -> bool {
 }
 
 use metaplay::engine::bandit::paired_difference;
-use metaplay::engine::meta::Algo;
+
 use metaplay::engine::tasks::BanditSetting;
-use metaplay::experiment::{BanditConfig, BanditRunner};
+use metaplay::experiment::{AgentAlgo, BanditConfig, BanditRunner};
 
 #[test]
 fn the_cli_prints_the_pages_figures_and_the_paired_difference() {
@@ -46,7 +46,7 @@ fn the_cli_prints_the_pages_figures_and_the_paired_difference() {
         .collect();
 
     // the page: the same config, trained as far, evaluated as the session does
-    let mut c = BanditConfig::new(BanditSetting::Skewed, Algo::Maml);
+    let mut c = BanditConfig::new(BanditSetting::Skewed, AgentAlgo::Maml);
     c.iters = 20;
     c.episodes = 400;
     c.backend = metaplay::experiment::Backend::Cpu;
