@@ -34,21 +34,23 @@ pub fn loss_and_gradient(
     let mut state = Tensor::zeros((batch, h), DType::F64, &dev)?;
     let mut terms = Vec::with_capacity(pulls);
     for t in 0..pulls {
-        let mut x = vec![0.0; batch * (k + 2)];
+        let width = 2 * k + 2;
+        let mut x = vec![0.0; batch * width];
         let mut chosen = vec![0.0; batch * k];
         let (mut adv, mut ret) = (vec![0.0; batch], vec![0.0; batch]);
         for b in 0..batch {
             let input = input_at(t, pulls, &actions[b], &rewards[b]);
             if let Some((arm, reward)) = input.previous {
-                x[b * (k + 2) + arm] = 1.0;
-                x[b * (k + 2) + k] = reward;
+                x[b * width + arm] = 1.0;
+                x[b * width + k + arm] = reward;
+                x[b * width + 2 * k] = reward;
             }
-            x[b * (k + 2) + k + 1] = input.time;
+            x[b * width + 2 * k + 1] = input.time;
             chosen[b * k + actions[b][t]] = 1.0;
             adv[b] = targets.advantages[b][t];
             ret[b] = targets.returns[b][t];
         }
-        let x = Tensor::from_vec(x, (batch, k + 2), &dev)?;
+        let x = Tensor::from_vec(x, (batch, width), &dev)?;
         let gx = x.matmul(wx)?.broadcast_add(bx)?;
         let gh = state.matmul(wh)?.broadcast_add(bh)?;
         let r = sigmoid(&(gx.narrow(1, 0, h)? + gh.narrow(1, 0, h)?)?)?;

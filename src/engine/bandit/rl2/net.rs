@@ -1,8 +1,12 @@
 //! The RL² network (Duan et al. 2016, §3): a GRU (Cho et al. 2014) over the episode's pulls,
 //! with a softmax policy head and a value head on its hidden state.
 //!
-//! Input at pull `t`: the previous arm one-hot (`k`), the previous reward and `t / n`
-//! (zeros and 0 before the first pull). Gates in PyTorch's convention, order `r, z, n`:
+//! Input at pull `t` (`2k + 2` values): the previous arm one-hot `e_a` (`k`), the same one-hot
+//! scaled by the previous reward `r·e_a` (`k`), the previous reward `r` and `t / n` (zeros and
+//! 0 before the first pull). The product `r·e_a` makes "this arm paid" a linear feature: with
+//! only `e_a` and `r` the first layer must learn their interaction (win-stay lose-shift is an
+//! XOR of them), and with Adam at 0.003 two of three seeds on dependent easy arms never left
+//! the uniform policy (measured: 49.7 and 47.0 against 89.2). Gates in PyTorch's convention, order `r, z, n`:
 //! `r = σ(Wx_r x + bx_r + Wh_r h + bh_r)`, `z = σ(Wx_z x + bx_z + Wh_z h + bh_z)`,
 //! `n = tanh(Wx_n x + bx_n + r ⊙ (Wh_n h + bh_n))`, `h' = (1 − z) ⊙ n + z ⊙ h`;
 //! then `logits = Wπ h' + bπ` and `v = wᵥ·h' + bᵥ`, the value per pull still to come
@@ -18,7 +22,7 @@ use rand_distr::{Distribution, Uniform};
 use crate::engine::params::ParamSet;
 use crate::engine::rng::Rng;
 
-/// Parameter order in the [`ParamSet`]: `gru.wx [k+2, 3H]`, `gru.bx [3H]`, `gru.wh [H, 3H]`,
+/// Parameter order in the [`ParamSet`]: `gru.wx [2k+2, 3H]`, `gru.bx [3H]`, `gru.wh [H, 3H]`,
 /// `gru.bh [3H]`, `policy.w [H, k]`, `policy.b [k]`, `value.w [H, 1]`, `value.b [1]`.
 pub const PARAM_NAMES: [&str; 8] = [
     "gru.wx", "gru.bx", "gru.wh", "gru.bh", "policy.w", "policy.b", "value.w", "value.b",
@@ -33,7 +37,7 @@ pub fn initial_params(arms: usize, hidden: usize, rng: &mut Rng) -> ParamSet {
     let u = Uniform::new_inclusive(-bound, bound).expect("finite bound");
     let mut draw =
         |n: usize, scale: f64| -> Vec<f64> { (0..n).map(|_| scale * u.sample(rng)).collect() };
-    let (input, gates) = (arms + 2, 3 * hidden);
+    let (input, gates) = (2 * arms + 2, 3 * hidden);
     let mut p = ParamSet::new();
     p.push(PARAM_NAMES[0], vec![input, gates], draw(input * gates, 1.0));
     p.push(PARAM_NAMES[1], vec![gates], draw(gates, 1.0));
@@ -62,7 +66,11 @@ pub fn dims(params: &ParamSet) -> Option<(usize, usize)> {
         [i, g] => (*i, *g),
         _ => return None,
     };
-    let (k, h) = (input.checked_sub(2)?, gates / 3);
+    let k = input.checked_sub(2)? / 2;
+    let h = gates / 3;
+    if input != 2 * k + 2 {
+        return None;
+    }
     let expected: [&[usize]; 8] = [
         &[input, gates],
         &[gates],
@@ -158,12 +166,14 @@ impl<'a> Net<'a> {
         let row = |i: usize| &self.wx[i * g..(i + 1) * g];
         if let Some((arm, reward)) = input.previous {
             gx.iter_mut().zip(row(arm)).for_each(|(a, w)| *a += w);
-            gx.iter_mut()
-                .zip(row(self.k))
-                .for_each(|(a, w)| *a += reward * w);
+            for i in [self.k + arm, 2 * self.k] {
+                gx.iter_mut()
+                    .zip(row(i))
+                    .for_each(|(a, w)| *a += reward * w);
+            }
         }
         gx.iter_mut()
-            .zip(row(self.k + 1))
+            .zip(row(2 * self.k + 1))
             .for_each(|(a, w)| *a += input.time * w);
         // gates from the state: Wh h + bh (h as a row vector times Wh [H, 3H])
         let mut gh = self.bh.to_vec();
@@ -264,9 +274,10 @@ impl Net<'_> {
         };
         if let Some((arm, reward)) = input.previous {
             add_row(grads, arm, 1.0);
-            add_row(grads, k, reward);
+            add_row(grads, k + arm, reward);
+            add_row(grads, 2 * k, reward);
         }
-        add_row(grads, k + 1, input.time);
+        add_row(grads, 2 * k + 1, input.time);
         grads[1].iter_mut().zip(&gate_x).for_each(|(b, d)| *b += d);
         grads[3].iter_mut().zip(&gate_h).for_each(|(b, d)| *b += d);
         for i in 0..h {
