@@ -8,7 +8,7 @@ use metaplay::engine::tasks::BanditSetting;
 use metaplay::experiment::play::{policy_rng, PlayGame, PlayReplay};
 use metaplay::experiment::protocol::{Command, Event};
 use metaplay::experiment::session::Session;
-use metaplay::experiment::{BanditConfig, Config, TaskKind};
+use metaplay::experiment::{AgentAlgo, BanditConfig, Config, TaskKind};
 
 fn replay_of(events: Vec<Event>) -> PlayReplay {
     match events.as_slice() {
@@ -19,7 +19,7 @@ fn replay_of(events: Vec<Event>) -> PlayReplay {
 
 #[test]
 fn a_replay_has_every_evaluated_policy_and_the_agent_as_it_is_now() {
-    let mut config = BanditConfig::new(BanditSetting::DependentMedium, Algo::Maml);
+    let mut config = BanditConfig::new(BanditSetting::DependentMedium, AgentAlgo::Maml);
     config.iters = 20;
     config.episodes = 50;
     config.pulls = 30;
