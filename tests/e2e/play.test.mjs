@@ -59,7 +59,8 @@ test('play it yourself: pull by keyboard, then regret beside every policy and a 
   const policies = await page.$$eval('[data-testid="bandit-table"] tbody tr', (rows) => rows.map((r) => r.dataset.testid.replace('policy-', 'play-row-')));
   assert.deepEqual(names, ['play-row-you', ...policies]);
   assert.match(await page.textContent('[data-testid="play-table"] caption'), /agent at iteration 0/);
-  assert.match(await page.textContent('[data-testid="play-verdict"]'), /^Your regret: \d+\.\d\d — lower than \d of the 7 policies/);
+  assert.match(await page.textContent('[data-testid="play-verdict"]'),
+    new RegExp(`^Your regret: \\d+\\.\\d\\d — lower than \\d+ of the ${policies.length} policies`));
   assert.match(await page.textContent('[data-testid="play-row-oracle"]'), /oracle\d+0\.00100%/);
   const you = await page.$$eval('[data-testid="play-row-you"] td', (tds) => tds.map((t) => t.textContent));
   assert.equal(you[0], 'you');
@@ -100,7 +101,8 @@ test('play it yourself: pull by keyboard, then regret beside every policy and a 
   await page.focus('[data-testid="play-arm-1"]');
   for (let i = 0; i < 90; i++) await page.keyboard.press('2');
   await page.waitForSelector('[data-testid="play-row-agent-maml"]', { timeout: 20000 });
-  assert.match(await page.textContent('[data-testid="play-verdict"]'), /^Your regret: \d+\.\d\d — lower than \d of the 7 policies/);
+  assert.match(await page.textContent('[data-testid="play-verdict"]'),
+    new RegExp(`^Your regret: \\d+\\.\\d\\d — lower than \\d+ of the ${policies.length} policies`));
   await page.waitForTimeout(300);
   await page.locator('[data-testid="play"]').screenshot({ path: join(artifacts, 'play-360.png') });
   for (const id of ['play-regret-chart', 'play-timeline']) {
