@@ -89,6 +89,20 @@ impl Default for ParamSet {
     }
 }
 
+/// The gradient of every variable in `vars` from `grads`, as flat host vectors (zeros for a
+/// variable the loss does not depend on).
+pub fn host_gradients(
+    vars: &[Var],
+    grads: &candle_core::backprop::GradStore,
+) -> Result<Vec<Vec<f64>>> {
+    vars.iter()
+        .map(|v| match grads.get(v.as_tensor()) {
+            Some(g) => to_host(g),
+            None => Ok(vec![0.0; v.as_tensor().elem_count()]),
+        })
+        .collect()
+}
+
 /// A tensor's values as a flat `f64` vector.
 pub fn to_host(t: &Tensor) -> Result<Vec<f64>> {
     Ok(t.flatten_all()?.to_dtype(DType::F64)?.to_vec1::<f64>()?)

@@ -21,7 +21,7 @@ use crate::engine::bandit::agent::{
 };
 use crate::engine::meta::Algo;
 use crate::engine::optim::{Optimizer, OptimizerKind};
-use crate::engine::params::to_host;
+use crate::engine::params::host_gradients;
 use crate::engine::rng::Rng;
 use crate::engine::tasks::{BanditFamily, BanditTask, TaskFamily};
 use crate::error::Result;
@@ -357,13 +357,7 @@ impl BanditLearner {
             surrogate = surrogate.add(&(Tensor::stack(&score, 0)?.sum_all()? * scale)?)?;
         }
         let grads = surrogate.neg()?.backward()?;
-        let host = vars
-            .iter()
-            .map(|v| match grads.get(v.as_tensor()) {
-                Some(g) => to_host(g),
-                None => Ok(vec![0.0; v.as_tensor().elem_count()]),
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let host = host_gradients(&vars, &grads)?;
         Ok((objective.to_scalar::<f64>()?, host))
     }
 }

@@ -6,7 +6,7 @@ use candle_core::{DType, Device, Tensor, D};
 
 use crate::engine::bandit::rl2::a2c::{input_at, pulls_left, Coefficients, Targets};
 use crate::engine::bandit::rl2::net::dims;
-use crate::engine::params::{to_host, ParamSet};
+use crate::engine::params::{host_gradients, ParamSet};
 use crate::error::Result;
 
 /// `σ(x) = ½ (1 + tanh(x / 2))`.
@@ -76,12 +76,6 @@ pub fn loss_and_gradient(
     }
     let loss = Tensor::stack(&terms, 0)?.sum_all()?;
     let grads = loss.backward()?;
-    let host = vars
-        .iter()
-        .map(|v| match grads.get(v.as_tensor()) {
-            Some(g) => to_host(g),
-            None => Ok(vec![0.0; v.as_tensor().elem_count()]),
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let host = host_gradients(&vars, &grads)?;
     Ok((loss.to_scalar::<f64>()?, host))
 }
