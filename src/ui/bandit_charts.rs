@@ -1,6 +1,8 @@
 //! The bandit view's charts: cumulative regret against pulls (mean with a ±2 standard-error
 //! band) for every policy, and one bandit's arm means with each policy's share of pulls.
 
+use plotters::coord::types::RangedCoordf64;
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 use web_sys::HtmlCanvasElement;
@@ -39,6 +41,39 @@ pub fn policy_css(name: &str) -> String {
     format!("rgb({r},{g},{b})")
 }
 
+/// The axes of a cumulative-regret chart: pulls `0..=pulls` across (labelled `x_desc`), regret
+/// `0..=1.05·hi` up.
+pub fn regret_axes<'a>(
+    root: &'a DrawingArea<CanvasBackend, Shift>,
+    scale: f64,
+    pulls: usize,
+    hi: f64,
+    x_desc: &str,
+) -> Result<ChartContext<'a, CanvasBackend, Cartesian2d<RangedCoordf64, RangedCoordf64>>, String> {
+    let mut chart = ChartBuilder::on(root)
+        .margin(px(12.0, scale))
+        .margin_right(px(24.0, scale))
+        .x_label_area_size(px(34.0, scale))
+        .y_label_area_size(px(52.0, scale))
+        .build_cartesian_2d(0f64..pulls.max(1) as f64, 0f64..hi * 1.05)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .axis_style(INK)
+        .bold_line_style(INK.mix(0.25))
+        .light_line_style(INK.mix(0.08))
+        .label_style(label_style(scale))
+        .x_desc(x_desc)
+        .y_desc("cumulative regret")
+        .x_labels(if narrow(root, scale) { 4 } else { 8 })
+        .y_labels(6)
+        .x_label_formatter(&|v: &f64| format!("{v:.0}"))
+        .y_label_formatter(&|v: &f64| format!("{v:.1}"))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    Ok(chart)
+}
+
 /// Cumulative regret against pulls: a line per policy and a shaded ±2 SE band.
 pub fn draw_regret(
     canvas: HtmlCanvasElement,
@@ -60,27 +95,7 @@ pub fn draw_regret(
         })
         .filter(|v| v.is_finite())
         .fold(1.0f64, f64::max);
-    let mut chart = ChartBuilder::on(&root)
-        .margin(px(12.0, scale))
-        .margin_right(px(24.0, scale))
-        .x_label_area_size(px(34.0, scale))
-        .y_label_area_size(px(52.0, scale))
-        .build_cartesian_2d(0f64..pulls.max(1) as f64, 0f64..hi * 1.05)
-        .map_err(|e| e.to_string())?;
-    chart
-        .configure_mesh()
-        .axis_style(INK)
-        .bold_line_style(INK.mix(0.25))
-        .light_line_style(INK.mix(0.08))
-        .label_style(label_style(scale))
-        .x_desc("pulls")
-        .y_desc("cumulative regret")
-        .x_labels(if narrow(&root, scale) { 4 } else { 8 })
-        .y_labels(6)
-        .x_label_formatter(&|v: &f64| format!("{v:.0}"))
-        .y_label_formatter(&|v: &f64| format!("{v:.1}"))
-        .draw()
-        .map_err(|e| e.to_string())?;
+    let mut chart = regret_axes(&root, scale, pulls, hi, "pulls")?;
     for r in reports {
         let color = policy_color(&r.policy);
         let xs: Vec<f64> = r.curve_pulls.iter().map(|&t| t as f64).collect();

@@ -7,7 +7,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters_canvas::CanvasBackend;
 use web_sys::HtmlCanvasElement;
 
-use super::bandit_charts::policy_color;
+use super::bandit_charts::{policy_color, regret_axes};
 use super::charts::{clear, label_style, narrow, px, INK};
 use crate::experiment::play::{PlayRow, YOU};
 
@@ -79,27 +79,7 @@ pub fn draw_play_regret(
         .map(PlayRow::final_regret)
         .filter(|v| v.is_finite())
         .fold(1.0f64, f64::max);
-    let mut chart = ChartBuilder::on(&root)
-        .margin(px(12.0, scale))
-        .margin_right(px(24.0, scale))
-        .x_label_area_size(px(34.0, scale))
-        .y_label_area_size(px(52.0, scale))
-        .build_cartesian_2d(0f64..pulls.max(1) as f64, 0f64..hi * 1.05)
-        .map_err(|e| e.to_string())?;
-    chart
-        .configure_mesh()
-        .axis_style(INK)
-        .bold_line_style(INK.mix(0.25))
-        .light_line_style(INK.mix(0.08))
-        .label_style(label_style(scale))
-        .x_desc("pull")
-        .y_desc("cumulative regret")
-        .x_labels(if narrow(&root, scale) { 4 } else { 8 })
-        .y_labels(6)
-        .x_label_formatter(&|v: &f64| format!("{v:.0}"))
-        .y_label_formatter(&|v: &f64| format!("{v:.1}"))
-        .draw()
-        .map_err(|e| e.to_string())?;
+    let mut chart = regret_axes(&root, scale, pulls, hi, "pull")?;
     // the student last, on top
     for (i, row) in rows.iter().enumerate().rev() {
         let width = if i == 0 { 3.5 } else { 2.0 };
