@@ -229,7 +229,7 @@ pub static BANDIT: &[Setting<BanditConfig>] = &[
             "entropy",
             "Entropy bonus",
             "RL²: entropy bonus at the start, annealed linearly to 0",
-            DefaultsBy::Nothing,
+            DefaultsBy::Task,
             UNIT,
             |c| Value::Real(c.entropy),
             |c, v| c.entropy = v.real(),
