@@ -306,6 +306,48 @@ impl PlayGame {
             && replay.means == self.task.means
             && replay.rows.iter().all(|r| r.arms.len() == self.pulls)
     }
+
+    /// Pulls and reward sum of arm `a` so far (`(0, 0)` for an arm the game does not have: a
+    /// button of the previous bandit may read the new game once before it is removed).
+    pub fn arm_stats(&self, a: usize) -> (usize, f64) {
+        self.arms
+            .iter()
+            .zip(&self.rewards)
+            .filter(|(&arm, _)| arm == a)
+            .fold((0, 0.0), |(n, sum), (_, &r)| (n + 1, sum + r))
+    }
+
+    /// The true mean of arm `a` (NaN for an arm the game does not have).
+    pub fn mean_of(&self, a: usize) -> f64 {
+        self.task.means.get(a).copied().unwrap_or(f64::NAN)
+    }
+
+    /// The student's row, then every policy's when `replay` is of this game.
+    pub fn rows_with(&self, replay: Option<&PlayReplay>) -> Vec<PlayRow> {
+        let mut rows = vec![self.row()];
+        if let Some(r) = replay.filter(|r| self.matches(r)) {
+            rows.extend(r.rows.iter().cloned());
+        }
+        rows
+    }
+}
+
+/// The arm a key pulls: `1`–`9` arms 1–9, `0` arm 10 (0-based result).
+pub fn arm_of_key(key: &str) -> Option<usize> {
+    match key.as_bytes() {
+        [b'0'] => Some(9),
+        [d @ b'1'..=b'9'] => Some((d - b'1') as usize),
+        _ => None,
+    }
+}
+
+/// The key that pulls arm `a` (0-based), if any.
+pub fn key_of_arm(a: usize) -> Option<String> {
+    match a {
+        0..=8 => Some((a + 1).to_string()),
+        9 => Some("0".into()),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

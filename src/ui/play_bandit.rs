@@ -15,7 +15,7 @@ use wasm_bindgen::JsCast;
 use super::charts;
 use super::play_charts::{self, arm_css, row_css};
 use super::training::Training;
-use crate::experiment::play::{format_reward, parse_seed, PlayGame, PlayReplay, PlayRow};
+use crate::experiment::play::{arm_of_key, format_reward, key_of_arm, parse_seed, PlayGame};
 use crate::experiment::protocol::{BanditEvaluation, Command};
 use crate::experiment::BanditConfig;
 
@@ -23,24 +23,6 @@ use crate::experiment::BanditConfig;
 const FIRST_SEED: u64 = 1;
 /// The largest play seed (the experiment seeds' range).
 const MAX_SEED: u64 = u32::MAX as u64;
-
-/// The arm a key pulls: `1`–`9` arms 1–9, `0` arm 10 (0-based result).
-fn arm_of_key(key: &str) -> Option<usize> {
-    match key.as_bytes() {
-        [b'0'] => Some(9),
-        [d @ b'1'..=b'9'] => Some((d - b'1') as usize),
-        _ => None,
-    }
-}
-
-/// The key that pulls arm `a` (0-based), if any.
-fn key_of_arm(a: usize) -> Option<String> {
-    match a {
-        0..=8 => Some((a + 1).to_string()),
-        9 => Some("0".into()),
-        _ => None,
-    }
-}
 
 /// Focuses the element with `data-testid` `id` (after the next frame, once it is enabled).
 fn focus_later(id: String) {
@@ -54,29 +36,6 @@ fn focus_later(id: String) {
             let _ = el.focus();
         }
     });
-}
-
-/// Pulls and reward sum of arm `a` so far (none for an arm the game does not have: a button
-/// of the previous bandit may read the new game once before it is removed).
-fn arm_stats(game: &PlayGame, a: usize) -> (usize, f64) {
-    (
-        game.arm_pulls().get(a).copied().unwrap_or(0),
-        game.arm_sums().get(a).copied().unwrap_or(0.0),
-    )
-}
-
-/// The true mean of arm `a` (NaN for an arm the game does not have).
-fn mean_of(game: &PlayGame, a: usize) -> f64 {
-    game.task().means.get(a).copied().unwrap_or(f64::NAN)
-}
-
-/// The student's row, then every policy's when the worker's replay is of this game.
-fn result_rows(game: &PlayGame, replay: Option<&PlayReplay>) -> Vec<PlayRow> {
-    let mut rows = vec![game.row()];
-    if let Some(r) = replay.filter(|r| game.matches(r)) {
-        rows.extend(r.rows.iter().cloned());
-    }
-    rows
 }
 
 /// "Play it yourself" on the bandit experiment `config`.
@@ -120,7 +79,7 @@ pub fn PlayBandit(
         }
         training
             .play_replay
-            .with(|r| game.with(|g| result_rows(g, r.as_ref())))
+            .with(|r| game.with(|g| g.rows_with(r.as_ref())))
     });
     let replay_iter = Memo::new(move |_| {
         training.play_replay.with(|r| {
@@ -202,21 +161,21 @@ pub fn PlayBandit(
             .map(|a| {
                 let label = move || {
                     game.with(|g| {
-                        let (n, sum) = arm_stats(g, a);
+                        let (n, sum) = g.arm_stats(a);
                         let mut l = format!(
                             "Pull arm {}: pulled {n} times, reward sum {}",
                             a + 1,
                             format_reward(sum)
                         );
                         if g.finished() {
-                            l.push_str(&format!(", true mean {:.2}", mean_of(g, a)));
+                            l.push_str(&format!(", true mean {:.2}", g.mean_of(a)));
                         }
                         l
                     })
                 };
                 let stats = move || {
                     game.with(|g| {
-                        let (n, sum) = arm_stats(g, a);
+                        let (n, sum) = g.arm_stats(a);
                         let avg = if n > 0 {
                             format!(" · avg {:.2}", sum / n as f64)
                         } else {
@@ -228,7 +187,7 @@ pub fn PlayBandit(
                 let mean = move || {
                     game.with(|g| {
                         g.finished()
-                            .then(|| format!("true mean {:.2}", mean_of(g, a)))
+                            .then(|| format!("true mean {:.2}", g.mean_of(a)))
                     })
                 };
                 let best = move || game.with(|g| g.finished() && g.task().best_arm() == a);
