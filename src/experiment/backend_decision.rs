@@ -281,8 +281,15 @@ pub fn largest(runs: &[Config]) -> usize {
         .unwrap_or(0)
 }
 
-/// Why the GPU cannot run `c` at all (it computes in f32), if it cannot.
+/// Why the GPU cannot run `c` at all (it computes in f32 and has kernels for the MLP learners
+/// only), if it cannot.
 pub fn gpu_unsupported(c: &Config) -> Option<String> {
+    if c.algo.is_model_based() {
+        return Some(format!(
+            "the WebGPU backend has kernels for the gradient-based learners; {} trains on the CPU",
+            c.algo.name()
+        ));
+    }
     (c.precision == crate::engine::mlp::Precision::F64)
         .then(|| "the WebGPU backend computes in f32; precision=f64 runs on the CPU".to_string())
 }

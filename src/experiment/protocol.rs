@@ -69,6 +69,10 @@ pub struct FitCurves {
     pub one: Vec<f64>,
     /// After N steps.
     pub many: Vec<f64>,
+    /// A model-based learner's predicted standard deviation given the points (the chart draws
+    /// `many ± 2σ`); empty for the others.
+    #[serde(default)]
+    pub std: Vec<f64>,
 }
 
 /// Worker → page.

@@ -242,7 +242,9 @@ impl Runner {
         step_or_roll_back(&mut self.learner, |l| l.step(&batch))
     }
 
-    /// Few-shot evaluation on `spec.tasks` fresh tasks with K = `config.k` support points.
+    /// Few-shot evaluation on `spec.tasks` fresh tasks with K = `config.k` support points. A
+    /// model-based learner reports its prediction from no points as `pre` and the one given
+    /// the support points as after 0 steps (it takes none; `spec.steps` does not apply).
     pub fn evaluate(&self, spec: &EvalSpec) -> Result<EvalReport> {
         let batch = self.family.sample_batch(
             &mut rng(spec.seed, Stream::Eval),
@@ -250,6 +252,15 @@ impl Runner {
             self.config.k,
             spec.query,
         );
+        if self.config.algo.is_model_based() {
+            // no gradient steps: the prediction given the support set is reported as after 0
+            // steps, the one from no points as before adaptation
+            let per_task = adaptation_mse(&self.learner, &batch, &[0, 1])?;
+            return Ok(EvalReport {
+                pre: MseSummary::of(&per_task[0]),
+                post: vec![(0, MseSummary::of(&per_task[1]))],
+            });
+        }
         let mut steps = vec![0];
         steps.extend(spec.steps.iter().copied().filter(|&s| s > 0));
         let per_task = adaptation_mse(&self.learner, &batch, &steps)?;
@@ -280,6 +291,33 @@ impl Runner {
         let dtype = spec.precision.dtype();
         let device = self.learner.device();
         let xg = Tensor::from_slice(grid, (1, grid.len(), 1), device)?.to_dtype(dtype)?;
+        let column = |v: Vec<f64>| -> Result<Tensor> {
+            let n = v.len();
+            Ok(Tensor::from_vec(v, (1, n, 1), device)?.to_dtype(dtype)?)
+        };
+        let xs = column(points.iter().map(|p| p.0).collect())?;
+        let ys = column(points.iter().map(|p| p.1).collect())?;
+        if let Some(model) = self.learner.model_based() {
+            // no gradient steps: "before" is the prediction from no points, "after" (1 and N
+            // steps alike) the prediction given the points
+            let params = self.learner.params().tensors(dtype, device)?;
+            let none = (xs.narrow(1, 0, 0)?, ys.narrow(1, 0, 0)?);
+            let before = to_host(&model.predict(&params, &none.0, &none.1, &xg)?.mean)?;
+            let read = model.predict(&params, &xs, &ys, &xg)?;
+            let after = to_host(&read.mean)?;
+            let std = read
+                .std
+                .as_ref()
+                .map(to_host)
+                .transpose()?
+                .unwrap_or_default();
+            return Ok(FitCurves {
+                before,
+                one: after.clone(),
+                many: after,
+                std,
+            });
+        }
         let theta = self.learner.network()?;
         let predict = |p: &[Tensor]| -> Result<Vec<f64>> { to_host(&spec.mlp.forward(p, &xg)?) };
         let before = predict(&theta)?;
@@ -288,18 +326,20 @@ impl Runner {
                 one: before.clone(),
                 many: before.clone(),
                 before,
+                std: Vec::new(),
             });
         }
-        let xs: Vec<f64> = points.iter().map(|p| p.0).collect();
-        let ys: Vec<f64> = points.iter().map(|p| p.1).collect();
-        let xs = Tensor::from_slice(&xs, (1, xs.len(), 1), device)?.to_dtype(dtype)?;
-        let ys = Tensor::from_slice(&ys, (1, ys.len(), 1), device)?.to_dtype(dtype)?;
         let mut tune = FineTune::new(&self.learner, 1)?;
         tune.steps(&xs, &ys, 1)?;
         let one = predict(tune.params())?;
         tune.steps(&xs, &ys, steps.saturating_sub(1))?;
         let many = predict(tune.params())?;
-        Ok(FitCurves { before, one, many })
+        Ok(FitCurves {
+            before,
+            one,
+            many,
+            std: Vec::new(),
+        })
     }
 }
 

@@ -232,8 +232,23 @@ impl PlotArea {
     }
 }
 
+/// The outline of `mean ± 2·std` over `grid` (upper edge left to right, lower edge back),
+/// skipping points that are not finite.
+fn band(grid: &[f64], mean: &[f64], std: &[f64], clip: impl Fn(f64) -> f64) -> Vec<(f64, f64)> {
+    let ok: Vec<(f64, f64, f64)> = grid
+        .iter()
+        .zip(mean.iter().zip(std))
+        .filter(|(_, (m, s))| m.is_finite() && s.is_finite())
+        .map(|(&x, (&m, &s))| (x, m, s))
+        .collect();
+    let upper = ok.iter().map(|&(x, m, s)| (x, clip(m + 2.0 * s)));
+    let lower = ok.iter().rev().map(|&(x, m, s)| (x, clip(m - 2.0 * s)));
+    upper.chain(lower).collect()
+}
+
 /// The few-shot fit on the input interval `x`: the true function, the support points, and per
-/// run the prediction before adaptation (faint), after one step (thin) and after N steps (thick).
+/// run the prediction before adaptation (faint), after one step (thin) and after N steps (thick);
+/// a run that predicts a standard deviation (a neural process) gets its ±2σ band shaded.
 pub fn draw_fit(
     canvas: HtmlCanvasElement,
     scale: f64,
@@ -280,6 +295,14 @@ pub fn draw_fit(
                 .map(|(&x, &y)| (x, clip(y)))
                 .collect::<Vec<_>>()
         };
+        if c.std.len() == c.many.len() && !c.std.is_empty() {
+            chart
+                .draw_series(std::iter::once(Polygon::new(
+                    band(grid, &c.many, &c.std, clip),
+                    color.mix(0.18).filled(),
+                )))
+                .map_err(|e| e.to_string())?;
+        }
         chart
             .draw_series(LineSeries::new(
                 line(&c.before),

@@ -177,7 +177,7 @@ pub fn FitChart(
     view! {
         <figure>
             <figcaption>
-                "Few-shot fit on a held-out task: true curve (grey), support points, each run before adaptation (faint), after 1 step (thin) and after N steps (thick). Click to add a point, click a point to remove it."
+                "Few-shot fit on a held-out task: true curve (grey), support points, each run before adaptation (faint), after 1 step (thin) and after N steps (thick). A model-based learner (neural process, GRU writing the model) takes no steps: faint is its guess from no points, thick its reading of the points, shaded its ±2σ. Click to add a point, click a point to remove it."
             </figcaption>
             <canvas node_ref=canvas_ref data-testid="fit-chart" width="720" height="400" on:click=on_click
                 aria-label="Few-shot fit chart; click to add or remove support points"></canvas>

@@ -7,7 +7,7 @@ use candle_core::Tensor;
 use serde::Serialize;
 
 use super::reptile::{self, AdamState, InnerOptimizer, InnerRule};
-use super::{maml, Algo, InnerLr, Learner};
+use super::{maml, Algo, InnerLr, Learner, ModelBased};
 use crate::engine::params::to_host;
 use crate::engine::tasks::RegressionBatch;
 use crate::error::Result;
@@ -117,6 +117,9 @@ pub fn adaptation_mse(
     batch: &RegressionBatch,
     steps: &[usize],
 ) -> Result<Vec<Vec<f64>>> {
+    if let Some(model) = learner.model_based() {
+        return model_mse(learner, &model, batch, steps);
+    }
     let spec = learner.spec();
     let dtype = spec.precision.dtype();
     let max_steps = steps.iter().copied().max().unwrap_or(0);
@@ -135,6 +138,33 @@ pub fn adaptation_mse(
             for (i, _) in steps.iter().enumerate().filter(|(_, &n)| n == s) {
                 out[i].extend_from_slice(&mse);
             }
+        }
+        start += len;
+    }
+    Ok(out)
+}
+
+/// [`adaptation_mse`] of a model-based learner: step count 0 is its prediction from no support
+/// points (what it assumes of a task it knows nothing about), every other count its prediction
+/// given the support set (one forward pass; there are no gradient steps to take).
+fn model_mse(
+    learner: &Learner,
+    model: &ModelBased,
+    batch: &RegressionBatch,
+    steps: &[usize],
+) -> Result<Vec<Vec<f64>>> {
+    let dtype = learner.spec().precision.dtype();
+    let params = learner.params().tensors(dtype, learner.device())?;
+    let mut out = vec![Vec::with_capacity(batch.tasks); steps.len()];
+    let mut start = 0;
+    while start < batch.tasks {
+        let len = EVAL_CHUNK.min(batch.tasks - start);
+        let b = batch.slice(start, len).tensors(dtype, learner.device())?;
+        let read = to_host(&model.mse(&params, &b.xs, &b.ys, &b.xq, &b.yq)?)?;
+        let (xs0, ys0) = (b.xs.narrow(1, 0, 0)?, b.ys.narrow(1, 0, 0)?);
+        let prior = to_host(&model.mse(&params, &xs0, &ys0, &b.xq, &b.yq)?)?;
+        for (i, &s) in steps.iter().enumerate() {
+            out[i].extend_from_slice(if s == 0 { &prior } else { &read });
         }
         start += len;
     }

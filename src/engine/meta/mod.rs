@@ -2,8 +2,11 @@
 //! meta-iteration of the chosen [`Algo`].
 
 pub mod baselines;
+pub mod cnp;
 pub mod eval;
+pub mod hypernet;
 pub mod maml;
+pub mod model_based;
 pub mod reptile;
 
 use candle_core::{Device, Tensor};
@@ -11,12 +14,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::mlp::{Mlp, Precision};
 use crate::engine::optim::{Optimizer, OptimizerKind};
-use crate::engine::params::{to_host, ParamSet};
+use crate::engine::params::{host_gradients, to_host, ParamSet};
 use crate::engine::rng::Rng;
 use crate::engine::tasks::RegressionBatch;
 use crate::error::Result;
 
 pub use maml::InnerLr;
+pub use model_based::ModelBased;
 pub use reptile::{AdamState, InnerOptimizer, InnerRule};
 
 /// The meta-learning algorithm (or baseline) a run uses.
@@ -35,17 +39,25 @@ pub enum Algo {
     Pretrain,
     /// No meta-training: a random initialisation fine-tuned on the support set.
     Scratch,
+    /// Conditional neural process (Garnelo et al. 2018): reads the support set, no gradient
+    /// step at adaptation.
+    Cnp,
+    /// A GRU that reads the support points and writes the task network's output layer and
+    /// per-unit scale and shift (model-based).
+    Hypernet,
 }
 
 impl Algo {
     /// Every algorithm, in menu order.
-    pub const ALL: [Algo; 6] = [
+    pub const ALL: [Algo; 8] = [
         Algo::Maml,
         Algo::Fomaml,
         Algo::Reptile,
         Algo::MetaSgd,
         Algo::Pretrain,
         Algo::Scratch,
+        Algo::Cnp,
+        Algo::Hypernet,
     ];
 
     /// The name used on the command line and in URLs.
@@ -57,7 +69,14 @@ impl Algo {
             Algo::MetaSgd => "metasgd",
             Algo::Pretrain => "pretrain",
             Algo::Scratch => "scratch",
+            Algo::Cnp => "cnp",
+            Algo::Hypernet => "hypernet",
         }
+    }
+
+    /// True for the learners that adapt by reading the support set, not by gradient steps.
+    pub fn is_model_based(self) -> bool {
+        matches!(self, Algo::Cnp | Algo::Hypernet)
     }
 
     /// Parses a [`Algo::name`].
@@ -107,7 +126,10 @@ impl Learner {
     /// A learner with the network initialised from `rng` (and, for Meta-SGD, every inner
     /// learning rate set to `spec.inner_lr`).
     pub fn new(spec: LearnerSpec, rng: &mut Rng) -> Self {
-        let mut params = spec.mlp.init(rng);
+        let mut params = match Self::model_of(&spec) {
+            Some(model) => model.init(rng),
+            None => spec.mlp.init(rng),
+        };
         if spec.algo == Algo::MetaSgd {
             for i in 0..params.len() {
                 let (name, shape) = (format!("lr_{}", params.names[i]), params.shapes[i].clone());
@@ -176,11 +198,28 @@ impl Learner {
     }
 
     fn net_len(&self) -> usize {
-        2 * self.spec.mlp.layers()
+        match self.spec.algo {
+            a if a.is_model_based() => self.params.len(),
+            _ => 2 * self.spec.mlp.layers(),
+        }
+    }
+
+    fn model_of(spec: &LearnerSpec) -> Option<ModelBased> {
+        match spec.algo {
+            Algo::Cnp => Some(ModelBased::cnp(&spec.mlp)),
+            Algo::Hypernet => Some(ModelBased::hypernet(&spec.mlp)),
+            _ => None,
+        }
+    }
+
+    /// The model-based learner's networks (CNP, hypernetwork), `None` for the others.
+    pub fn model_based(&self) -> Option<ModelBased> {
+        Self::model_of(&self.spec)
     }
 
     /// One meta-iteration on `batch`; returns the meta-training loss: the mean query MSE after
-    /// the inner loop (pre-training: the MSE on all points; scratch: the query MSE unadapted).
+    /// the inner loop (pre-training: the MSE on all points; scratch: the query MSE unadapted;
+    /// model-based learners: the query MSE of their prediction, whatever they minimise).
     pub fn step(&mut self, batch: &RegressionBatch) -> Result<f64> {
         let dtype = self.spec.precision.dtype();
         let b = batch.tensors(dtype, &self.device)?;
@@ -258,6 +297,17 @@ impl Learner {
                 let theta = self.params.tensors(dtype, &self.device)?;
                 scalar(&s.mlp.loss(&theta, &b.xq, &b.yq)?.mean(0)?)?
             }
+            Algo::Cnp | Algo::Hypernet => {
+                let model = Self::model_of(s).expect("a model-based algorithm");
+                let vars = self.params.vars(dtype, &self.device)?;
+                let p: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
+                let k = context_size(self.iter, b.xs.dim(1)?);
+                let (xs, ys) = (b.xs.narrow(1, 0, k)?, b.ys.narrow(1, 0, k)?);
+                let (objective, mse) = model.objective(&p, &xs, &ys, &b.xq, &b.yq)?;
+                let g = host_gradients(&vars, &objective.backward()?)?;
+                self.optimizer.step(&mut self.params, &g);
+                scalar(&mse.mean(0)?)?
+            }
         };
         self.iter += 1;
         Ok(loss)
@@ -284,6 +334,18 @@ impl Learner {
     pub fn device(&self) -> &Device {
         &self.device
     }
+}
+
+/// The support points a model-based learner reads at meta-iteration `iter` of support sets of
+/// `k`: drawn uniformly from `0..=k` (the same for the whole meta-batch), so that it learns to
+/// read any number of points, none included, as Garnelo et al. 2018 train on random context
+/// sizes. A hash of the iteration (SplitMix64), so that it needs no random stream of its own.
+pub fn context_size(iter: usize, k: usize) -> usize {
+    let mut z = (iter as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z % (k as u64 + 1)) as usize
 }
 
 /// A scalar tensor's value as `f64`.

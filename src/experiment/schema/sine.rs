@@ -18,6 +18,8 @@ pub const ALGOS: &[(&str, &str)] = &[
     ("metasgd", "Meta-SGD"),
     ("pretrain", "Pre-training"),
     ("scratch", "From scratch"),
+    ("cnp", "Neural process (CNP)"),
+    ("hypernet", "GRU writing the model"),
 ];
 /// Outer optimisers.
 pub const OPTIMIZERS: &[(&str, &str)] = &[("sgd", "SGD"), ("adam", "Adam")];
@@ -52,6 +54,12 @@ const LR: Domain = Domain::Real {
 
 fn is_reptile(c: &Config) -> bool {
     c.algo == Algo::Reptile
+}
+
+/// Settings of the inner loop: every learner but the model-based ones, which take no
+/// gradient step at adaptation.
+fn adapts_by_gradient(c: &Config) -> bool {
+    !c.algo.is_model_based()
 }
 
 fn optimizer(v: &Value) -> OptimizerKind {
@@ -116,26 +124,32 @@ pub static SINE: &[Setting<Config>] = &[
         |c| whole_of(c.k_query),
         |c, v| c.k_query = v.size(),
     ),
-    Setting::new(
-        "inner_steps",
-        "inner-steps",
-        "Inner steps",
-        "Inner-loop steps during meta-training",
-        DefaultsBy::Algo,
-        whole(limits::INNER_STEPS),
-        |c| whole_of(c.inner_steps),
-        |c, v| c.inner_steps = v.size(),
-    ),
-    Setting::new(
-        "inner_lr",
-        "inner-lr",
-        "Inner learning rate α",
-        "Inner learning rate α (also the fine-tuning rate at evaluation)",
-        DefaultsBy::Task,
-        LR,
-        |c| Value::Real(c.inner_lr),
-        |c, v| c.inner_lr = v.real(),
-    ),
+    Setting {
+        applies: adapts_by_gradient,
+        ..Setting::new(
+            "inner_steps",
+            "inner-steps",
+            "Inner steps",
+            "Inner-loop steps during meta-training",
+            DefaultsBy::Algo,
+            whole(limits::INNER_STEPS),
+            |c| whole_of(c.inner_steps),
+            |c, v| c.inner_steps = v.size(),
+        )
+    },
+    Setting {
+        applies: adapts_by_gradient,
+        ..Setting::new(
+            "inner_lr",
+            "inner-lr",
+            "Inner learning rate α",
+            "Inner learning rate α (also the fine-tuning rate at evaluation)",
+            DefaultsBy::Task,
+            LR,
+            |c| Value::Real(c.inner_lr),
+            |c, v| c.inner_lr = v.real(),
+        )
+    },
     Setting {
         applies: is_reptile,
         ..Setting::new(

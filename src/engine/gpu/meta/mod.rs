@@ -178,6 +178,12 @@ pub(crate) fn record(
         }
         Algo::Pretrain => baselines::pretrain(&mut r),
         Algo::Scratch => baselines::scratch(&mut r),
+        Algo::Cnp | Algo::Hypernet => {
+            return Err(Error::gpu_unsupported(format!(
+                "{} trains on the CPU only",
+                spec.algo.name()
+            )))
+        }
     };
     let Recording { mut b, inputs, .. } = r;
     if let Outer::Update = outer {
