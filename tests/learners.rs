@@ -4,7 +4,7 @@
 //! determinism.
 
 use metaplay::engine::meta::eval::adaptation_mse;
-use metaplay::engine::meta::{Algo, InnerOptimizer, Learner, LearnerSpec};
+use metaplay::engine::meta::{Algo, InnerOptimizer, Learner, LearnerSpec, LrInit};
 use metaplay::engine::mlp::{Activation, Mlp, Precision};
 use metaplay::engine::optim::OptimizerKind;
 use metaplay::engine::params::{to_host, ParamSet};
@@ -133,6 +133,8 @@ fn tiny_reptile(inner: InnerOptimizer) -> LearnerSpec {
         mlp: Mlp::new(1, &[2], 1, Activation::Tanh),
         inner_lr: 0.1,
         inner_steps: 2,
+        lr_init: LrInit::Constant,
+        momentum: 0.0,
         inner_batch: 2,
         inner_optimizer: inner,
         meta_lr: 0.5,

@@ -284,9 +284,9 @@ pub fn largest(runs: &[Config]) -> usize {
 /// Why the GPU cannot run `c` at all (it computes in f32 and has kernels for the MLP learners
 /// only), if it cannot.
 pub fn gpu_unsupported(c: &Config) -> Option<String> {
-    if c.algo.is_model_based() {
+    if !c.algo.has_gpu_kernels() {
         return Some(format!(
-            "the WebGPU backend has kernels for the gradient-based learners; {} trains on the CPU",
+            "the WebGPU backend has kernels for MAML, Reptile, Meta-SGD and the baselines; {} trains on the CPU",
             c.algo.name()
         ));
     }

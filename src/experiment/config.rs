@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::meta::{Algo, InnerOptimizer, LearnerSpec};
+use crate::engine::meta::{momentum, Algo, InnerOptimizer, LearnerSpec, LrInit};
 use crate::engine::mlp::{Activation, Mlp, Precision};
 use crate::engine::optim::OptimizerKind;
 use crate::engine::tasks::SineFamily;
@@ -67,6 +67,14 @@ pub mod limits {
     pub const HIDDEN_WIDTH: (usize, usize) = (1, 256);
     /// Meta-iterations.
     pub const ITERS: (usize, usize) = (1, 200_000);
+    /// The learned optimiser's initial momentum decay β (it is kept in this range while it
+    /// learns).
+    pub const MOMENTUM: (f64, f64) = (0.0, super::momentum::MAX_DECAY);
+}
+
+/// The learned optimiser's initial momentum decay: halfway between plain steps and heavy ball.
+fn default_momentum() -> f64 {
+    0.5
 }
 
 /// Every setting of a sine-regression run. Defaults follow the papers (see [`Config::new`]).
@@ -90,6 +98,12 @@ pub struct Config {
     pub inner_lr: f64,
     /// Inner steps during meta-training.
     pub inner_steps: usize,
+    /// Meta-SGD and the learned optimiser: how the learned rates start.
+    #[serde(default)]
+    pub lr_init: LrInit,
+    /// The learned optimiser: initial momentum decay β.
+    #[serde(default = "default_momentum")]
+    pub momentum: f64,
     /// Reptile: support points per inner step.
     pub inner_batch: usize,
     /// Reptile: inner update rule.
@@ -131,6 +145,8 @@ impl Config {
             k_query: 10,
             inner_lr: 0.01,
             inner_steps: 1,
+            lr_init: LrInit::Constant,
+            momentum: default_momentum(),
             inner_batch: 10,
             inner_optimizer: InnerOptimizer::Sgd,
             meta_lr: 1e-3,
@@ -147,6 +163,10 @@ impl Config {
             c.activation = Activation::Tanh;
             c.inner_lr = 0.02;
             c.k_query = 50;
+        }
+        if algo == Algo::MetaSgdMomentum {
+            // one step leaves β without effect (m₀ = 0): the and our comparisons use 5
+            c.inner_steps = 5;
         }
         if algo == Algo::Reptile {
             c.inner_steps = 5;
@@ -219,6 +239,8 @@ impl Config {
             mlp: self.mlp(),
             inner_lr: self.inner_lr,
             inner_steps: self.inner_steps,
+            lr_init: self.lr_init,
+            momentum: self.momentum,
             inner_batch: self.inner_batch,
             inner_optimizer: self.inner_optimizer,
             meta_lr: self.meta_lr,

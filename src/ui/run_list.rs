@@ -10,12 +10,15 @@ use crate::experiment::config::Config;
 use crate::experiment::protocol::MAX_RUNS;
 
 /// The order in which "+ Add run" offers algorithms not yet in the experiment.
-const NEXT_ALGOS: [Algo; 6] = [
+const NEXT_ALGOS: [Algo; 9] = [
     Algo::Maml,
     Algo::Pretrain,
+    Algo::Cnp,
     Algo::Fomaml,
     Algo::Reptile,
     Algo::MetaSgd,
+    Algo::MetaSgdMomentum,
+    Algo::Hypernet,
     Algo::Scratch,
 ];
 

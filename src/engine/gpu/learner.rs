@@ -119,6 +119,7 @@ impl GpuLearner {
         support: usize,
         query: usize,
     ) -> Result<Self> {
+        meta::check_supported(spec)?;
         check_len(params.numel(), meta::meta_len(spec), "the network")?;
         let rec = meta::record(ctx, spec, tasks, support, query)?;
         let flat: Vec<f32> = params.values.iter().flatten().map(|&v| v as f32).collect();

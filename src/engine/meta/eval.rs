@@ -6,6 +6,7 @@
 use candle_core::Tensor;
 use serde::Serialize;
 
+use super::momentum::Momentum;
 use super::reptile::{self, AdamState, InnerOptimizer, InnerRule};
 use super::{maml, Algo, InnerLr, Learner, ModelBased};
 use crate::engine::params::to_host;
@@ -53,7 +54,8 @@ impl MseSummary {
 
 /// Fine-tuning of a learner's network on support sets, a few steps at a time, with the rule the
 /// run trains its inner loop with: SGD at the inner learning rate (Meta-SGD: its learned
-/// per-parameter rates), or for Reptile with inner Adam that Adam — afresh for every task
+/// per-parameter rates; the learned optimiser: heavy-ball momentum with its learned rates and
+/// decays, the momentum kept from step to step), or for Reptile with inner Adam that Adam — afresh for every task
 /// ([`InnerOptimizer::AdamPerTask`]) or going on from the training state
 /// ([`InnerOptimizer::Adam`], [`AdamState::for_tasks`]). Every step uses all support points.
 pub struct FineTune<'a> {
@@ -61,6 +63,8 @@ pub struct FineTune<'a> {
     lrs: Vec<Tensor>,
     params: Vec<Tensor>,
     adam: Option<AdamState>,
+    decays: Vec<Tensor>,
+    heavy_ball: Option<Momentum>,
 }
 
 impl<'a> FineTune<'a> {
@@ -72,11 +76,15 @@ impl<'a> FineTune<'a> {
             (Algo::Reptile, InnerOptimizer::AdamPerTask) => Some(AdamState::default()),
             _ => None,
         };
+        let params = learner.network()?;
+        let heavy_ball = (spec.algo == Algo::MetaSgdMomentum).then(|| Momentum::new(&params));
         Ok(Self {
             learner,
             lrs: learner.inner_lrs()?,
-            params: learner.network()?,
+            params,
             adam,
+            decays: learner.momentum_decays()?,
+            heavy_ball,
         })
     }
 
@@ -88,6 +96,11 @@ impl<'a> FineTune<'a> {
     /// `steps` more steps on the support sets `xs`, `ys` (`[T, K, 1]`).
     pub fn steps(&mut self, xs: &Tensor, ys: &Tensor, steps: usize) -> Result<()> {
         let spec = self.learner.spec();
+        if let Some(state) = self.heavy_ball.as_mut() {
+            state.steps(&spec.mlp, &self.lrs, &self.decays, xs, ys, steps, true)?;
+            self.params = state.params.clone();
+            return Ok(());
+        }
         self.params = match self.adam.as_mut() {
             Some(state) => {
                 let rule = InnerRule::Adam {
@@ -97,7 +110,7 @@ impl<'a> FineTune<'a> {
                 reptile::adapt_tasks(&spec.mlp, &self.params, xs, ys, steps, xs.dim(1)?, rule)?
             }
             None => {
-                let lr = if spec.algo == Algo::MetaSgd {
+                let lr = if spec.algo.learns_inner_lrs() {
                     InnerLr::PerParam(&self.lrs)
                 } else {
                     InnerLr::Scalar(spec.inner_lr)

@@ -7,6 +7,7 @@ pub mod eval;
 pub mod hypernet;
 pub mod maml;
 pub mod model_based;
+pub mod momentum;
 pub mod reptile;
 
 use candle_core::{Device, Tensor};
@@ -18,6 +19,7 @@ use crate::engine::params::{host_gradients, to_host, ParamSet};
 use crate::engine::rng::Rng;
 use crate::engine::tasks::RegressionBatch;
 use crate::error::Result;
+use rand::Rng as _;
 
 pub use maml::InnerLr;
 pub use model_based::ModelBased;
@@ -35,6 +37,10 @@ pub enum Algo {
     Reptile,
     /// Meta-SGD: MAML with a learned per-parameter inner learning rate (Li et al. 2017).
     MetaSgd,
+    /// A learned inner optimiser: Meta-SGD with a learned per-parameter momentum decay
+    /// ([`momentum`]).
+    #[serde(rename = "metasgd-momentum")]
+    MetaSgdMomentum,
     /// Joint pre-training on all tasks, fine-tuned at test time (MAML paper baseline).
     Pretrain,
     /// No meta-training: a random initialisation fine-tuned on the support set.
@@ -49,11 +55,12 @@ pub enum Algo {
 
 impl Algo {
     /// Every algorithm, in menu order.
-    pub const ALL: [Algo; 8] = [
+    pub const ALL: [Algo; 9] = [
         Algo::Maml,
         Algo::Fomaml,
         Algo::Reptile,
         Algo::MetaSgd,
+        Algo::MetaSgdMomentum,
         Algo::Pretrain,
         Algo::Scratch,
         Algo::Cnp,
@@ -67,6 +74,7 @@ impl Algo {
             Algo::Fomaml => "fomaml",
             Algo::Reptile => "reptile",
             Algo::MetaSgd => "metasgd",
+            Algo::MetaSgdMomentum => "metasgd-momentum",
             Algo::Pretrain => "pretrain",
             Algo::Scratch => "scratch",
             Algo::Cnp => "cnp",
@@ -79,9 +87,52 @@ impl Algo {
         matches!(self, Algo::Cnp | Algo::Hypernet)
     }
 
+    /// True for the learners that meta-learn per-parameter inner learning rates (Meta-SGD and
+    /// the learned optimiser).
+    pub fn learns_inner_lrs(self) -> bool {
+        matches!(self, Algo::MetaSgd | Algo::MetaSgdMomentum)
+    }
+
+    /// True for the learners the WebGPU backend has kernels for (all but the model-based ones
+    /// and the learned optimiser, which train on the CPU).
+    pub fn has_gpu_kernels(self) -> bool {
+        !self.is_model_based() && self != Algo::MetaSgdMomentum
+    }
+
     /// Parses a [`Algo::name`].
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|a| a.name() == s)
+    }
+}
+
+/// How Meta-SGD's per-parameter learning rates start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LrInit {
+    /// Every rate at the inner learning rate α.
+    #[default]
+    Constant,
+    /// Each rate drawn from U[0.005, 0.1], as Li et al. 2017 (§4.1) initialise them.
+    Uniform,
+}
+
+impl LrInit {
+    /// The range of [`LrInit::Uniform`].
+    pub const UNIFORM_RANGE: (f64, f64) = (0.005, 0.1);
+
+    /// The name used on the command line and in URLs.
+    pub fn name(self) -> &'static str {
+        match self {
+            LrInit::Constant => "constant",
+            LrInit::Uniform => "uniform",
+        }
+    }
+
+    /// Parses a [`LrInit::name`].
+    pub fn parse(s: &str) -> Option<Self> {
+        [LrInit::Constant, LrInit::Uniform]
+            .into_iter()
+            .find(|i| i.name() == s)
     }
 }
 
@@ -94,6 +145,10 @@ pub struct LearnerSpec {
     pub mlp: Mlp,
     /// Inner-loop learning rate `α` (Meta-SGD: its initial value).
     pub inner_lr: f64,
+    /// Meta-SGD and the learned optimiser: how the learned rates start.
+    pub lr_init: LrInit,
+    /// The learned optimiser: the initial momentum decay `β` of every parameter.
+    pub momentum: f64,
     /// Inner-loop steps during meta-training.
     pub inner_steps: usize,
     /// Reptile: support points per inner step (the support set holds `inner_steps` of them).
@@ -123,19 +178,36 @@ pub struct Learner {
 }
 
 impl Learner {
-    /// A learner with the network initialised from `rng` (and, for Meta-SGD, every inner
-    /// learning rate set to `spec.inner_lr`).
+    /// A learner with the network initialised from `rng`; for Meta-SGD and the learned
+    /// optimiser also the inner learning rates `lr_*` ([`LrInit`], drawn after the network so
+    /// that it is the same either way), and for the latter the momentum decays `beta_*` at
+    /// `spec.momentum`.
     pub fn new(spec: LearnerSpec, rng: &mut Rng) -> Self {
         let mut params = match Self::model_of(&spec) {
             Some(model) => model.init(rng),
             None => spec.mlp.init(rng),
         };
-        if spec.algo == Algo::MetaSgd {
-            for i in 0..params.len() {
-                let (name, shape) = (format!("lr_{}", params.names[i]), params.shapes[i].clone());
-                let n = params.values[i].len();
-                params.push(name, shape, vec![spec.inner_lr; n]);
+        let net = params.len();
+        let mut group = |prefix: &str, value: &mut dyn FnMut() -> f64| {
+            for i in 0..net {
+                let (name, shape) = (
+                    format!("{prefix}_{}", params.names[i]),
+                    params.shapes[i].clone(),
+                );
+                let values = (0..params.values[i].len()).map(|_| value()).collect();
+                params.push(name, shape, values);
             }
+        };
+        if spec.algo.learns_inner_lrs() {
+            let (lo, hi) = LrInit::UNIFORM_RANGE;
+            match spec.lr_init {
+                LrInit::Constant => group("lr", &mut || spec.inner_lr),
+                LrInit::Uniform => group("lr", &mut || rng.random_range(lo..hi)),
+            }
+        }
+        if spec.algo == Algo::MetaSgdMomentum {
+            let beta = spec.momentum.clamp(0.0, momentum::MAX_DECAY);
+            group("beta", &mut || beta);
         }
         let optimizer = Optimizer::new(spec.meta_optimizer, spec.meta_lr);
         Self {
@@ -153,7 +225,8 @@ impl Learner {
         &self.spec
     }
 
-    /// All meta-parameters (network, then Meta-SGD's learning rates `lr_*`).
+    /// All meta-parameters (network, then Meta-SGD's learning rates `lr_*`, then the learned
+    /// optimiser's momentum decays `beta_*`).
     pub fn params(&self) -> &ParamSet {
         &self.params
     }
@@ -254,6 +327,35 @@ impl Learner {
                 self.optimizer.step(&mut self.params, &g);
                 scalar(&mg.loss)?
             }
+            Algo::MetaSgdMomentum => {
+                let ts = self.params.tensors(dtype, &self.device)?;
+                let n = self.net_len();
+                let (theta, rest) = ts.split_at(n);
+                let (lrs, betas) = rest.split_at(n);
+                let mg = momentum::meta_gradient(
+                    &s.mlp,
+                    theta,
+                    lrs,
+                    betas,
+                    &b.xs,
+                    &b.ys,
+                    &b.xq,
+                    &b.yq,
+                    s.inner_steps,
+                )?;
+                let g = [&mg.params, &mg.lrs, &mg.betas]
+                    .into_iter()
+                    .flatten()
+                    .map(to_host)
+                    .collect::<Result<Vec<_>>>()?;
+                self.optimizer.step(&mut self.params, &g);
+                for values in &mut self.params.values[2 * n..] {
+                    values
+                        .iter_mut()
+                        .for_each(|b| *b = b.clamp(0.0, momentum::MAX_DECAY));
+                }
+                scalar(&mg.loss)?
+            }
             Algo::Reptile => {
                 let theta = self.params.tensors(dtype, &self.device)?;
                 let mut fresh = AdamState::default();
@@ -322,12 +424,27 @@ impl Learner {
         Ok(t)
     }
 
-    /// Meta-SGD's learned learning rates as tensors (empty for other algorithms).
+    /// Meta-SGD's (and the learned optimiser's) learned learning rates as tensors (empty for
+    /// other algorithms).
     pub fn inner_lrs(&self) -> Result<Vec<Tensor>> {
+        self.group(1)
+    }
+
+    /// The learned optimiser's momentum decays `β` as tensors (empty for other algorithms).
+    pub fn momentum_decays(&self) -> Result<Vec<Tensor>> {
+        self.group(2)
+    }
+
+    /// The `index`-th block of `net_len` parameters (0 network, 1 rates, 2 decays), empty when
+    /// the learner has none.
+    fn group(&self, index: usize) -> Result<Vec<Tensor>> {
+        let n = self.net_len();
         let t = self
             .params
             .tensors(self.spec.precision.dtype(), &self.device)?;
-        Ok(t[self.net_len()..].to_vec())
+        Ok(t.get(index * n..(index + 1) * n)
+            .unwrap_or_default()
+            .to_vec())
     }
 
     /// The device tensors live on.

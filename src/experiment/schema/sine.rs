@@ -2,7 +2,7 @@
 //! controls show them. Defaults come from [`Config::new`] (per task family and algorithm).
 
 use super::{whole, whole_of, DefaultsBy, Domain, Scope, Setting, Value};
-use crate::engine::meta::{Algo, InnerOptimizer};
+use crate::engine::meta::{Algo, InnerOptimizer, LrInit};
 use crate::engine::mlp::{Activation, Precision};
 use crate::engine::optim::OptimizerKind;
 use crate::experiment::backend::Backend;
@@ -16,6 +16,7 @@ pub const ALGOS: &[(&str, &str)] = &[
     ("fomaml", "First-order MAML"),
     ("reptile", "Reptile"),
     ("metasgd", "Meta-SGD"),
+    ("metasgd-momentum", "Learned optimiser (α, β)"),
     ("pretrain", "Pre-training"),
     ("scratch", "From scratch"),
     ("cnp", "Neural process (CNP)"),
@@ -29,6 +30,11 @@ pub const INNER_OPTIMIZERS: &[(&str, &str)] = &[
     ("sgd", "SGD"),
     ("adam", "Adam (β₁ 0, state kept)"),
     ("adam-per-task", "Adam, reset per task"),
+];
+/// How Meta-SGD's learned rates start.
+pub const LR_INITS: &[(&str, &str)] = &[
+    ("constant", "All at α"),
+    ("uniform", "Random in [0.005, 0.1]"),
 ];
 /// Hidden activations.
 pub const ACTIVATIONS: &[(&str, &str)] = &[("relu", "ReLU"), ("tanh", "tanh")];
@@ -51,6 +57,14 @@ const LR: Domain = Domain::Real {
     max: limits::LR.1,
     open_min: true,
 };
+
+fn learns_inner_lrs(c: &Config) -> bool {
+    c.algo.learns_inner_lrs()
+}
+
+fn is_learned_optimizer(c: &Config) -> bool {
+    c.algo == Algo::MetaSgdMomentum
+}
 
 fn is_reptile(c: &Config) -> bool {
     c.algo == Algo::Reptile
@@ -148,6 +162,36 @@ pub static SINE: &[Setting<Config>] = &[
             LR,
             |c| Value::Real(c.inner_lr),
             |c, v| c.inner_lr = v.real(),
+        )
+    },
+    Setting {
+        applies: learns_inner_lrs,
+        ..Setting::new(
+            "lr_init",
+            "lr-init",
+            "Learned rates start",
+            "Meta-SGD: every learned rate at α, or each drawn from U[0.005, 0.1] as Li et al. 2017",
+            DefaultsBy::Nothing,
+            Domain::Choice(LR_INITS),
+            |c| Value::Choice(c.lr_init.name()),
+            |c, v| c.lr_init = LrInit::parse(v.choice()).unwrap_or_default(),
+        )
+    },
+    Setting {
+        applies: is_learned_optimizer,
+        ..Setting::new(
+            "momentum",
+            "momentum",
+            "Initial momentum β",
+            "Learned optimiser: every parameter's momentum decay at the start (learned, kept in [0, 0.95])",
+            DefaultsBy::Nothing,
+            Domain::Real {
+                min: limits::MOMENTUM.0,
+                max: limits::MOMENTUM.1,
+                open_min: false,
+            },
+            |c| Value::Real(c.momentum),
+            |c, v| c.momentum = v.real(),
         )
     },
     Setting {

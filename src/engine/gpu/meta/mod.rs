@@ -178,12 +178,7 @@ pub(crate) fn record(
         }
         Algo::Pretrain => baselines::pretrain(&mut r),
         Algo::Scratch => baselines::scratch(&mut r),
-        Algo::Cnp | Algo::Hypernet => {
-            return Err(Error::gpu_unsupported(format!(
-                "{} trains on the CPU only",
-                spec.algo.name()
-            )))
-        }
+        Algo::Cnp | Algo::Hypernet | Algo::MetaSgdMomentum => return Err(cpu_only(spec)),
     };
     let Recording { mut b, inputs, .. } = r;
     if let Outer::Update = outer {
@@ -248,6 +243,19 @@ pub(crate) fn step_record(
         record.push((1.0 / c2) as f32);
     }
     record
+}
+
+/// Fails for the learners without kernels here (the model-based ones and the learned
+/// optimiser): they train on the CPU.
+pub(crate) fn check_supported(spec: &LearnerSpec) -> Result<()> {
+    match spec.algo.has_gpu_kernels() {
+        true => Ok(()),
+        false => Err(cpu_only(spec)),
+    }
+}
+
+fn cpu_only(spec: &LearnerSpec) -> Error {
+    Error::gpu_unsupported(format!("{} trains on the CPU only", spec.algo.name()))
 }
 
 /// Fails unless `params` holds `meta_len` scalars.
