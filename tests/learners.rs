@@ -141,6 +141,7 @@ fn tiny_reptile(inner: InnerOptimizer) -> LearnerSpec {
         meta_optimizer: OptimizerKind::Sgd,
         anneal_iters: None,
         precision: Precision::F64,
+        meta_clip: None,
     }
 }
 

@@ -349,3 +349,56 @@ fn an_rl2_experiment_trains_evaluates_and_round_trips_its_weights() {
         other => panic!("{other:?}"),
     }
 }
+
+/// The new learners' meta-parameters (CNP and GRU networks; the learned optimiser's network,
+/// rates `lr_*` and decays `beta_*`) go through the same safetensors file, and a file of one
+/// learner is refused by a run of another.
+#[test]
+fn new_learners_export_and_import_their_parameters() {
+    let small = |algo| {
+        let mut c = Config::new(TaskKind::Sine, algo);
+        c.hidden = vec![8, 8];
+        c.iters = 50;
+        c
+    };
+    let runs = || {
+        vec![
+            small(Algo::Cnp),
+            small(Algo::Hypernet),
+            small(Algo::MetaSgdMomentum),
+        ]
+    };
+    let mut trained = Session::new();
+    trained.handle(Command::Configure { runs: runs() });
+    for _ in 0..3 {
+        trained.handle(Command::Step);
+    }
+    let bytes = match &trained.handle(Command::ExportParams {
+        link: "?v=1".into(),
+    })[0]
+    {
+        Event::ParamsFile { bytes } => bytes.clone(),
+        other => panic!("{other:?}"),
+    };
+    let mut fresh = Session::new();
+    fresh.handle(Command::Configure { runs: runs() });
+    let ev = fresh.handle(Command::ImportParams {
+        bytes: bytes.clone(),
+    });
+    assert!(matches!(&ev[0], Event::Imported { .. }), "{ev:?}");
+    for (a, b) in trained.runs().iter().zip(fresh.runs()) {
+        assert!(a.learner().params() == b.learner().params());
+    }
+    let names = &fresh.runs()[2].learner().params().names;
+    assert!(names.iter().any(|n| n.starts_with("beta_")), "{names:?}");
+    // Meta-SGD has no decays: the learned optimiser's file does not fit it
+    let mut other = runs();
+    other[2] = small(Algo::MetaSgd);
+    let mut wrong = Session::new();
+    wrong.handle(Command::Configure { runs: other });
+    let ev = wrong.handle(Command::ImportParams { bytes });
+    assert!(
+        matches!(&ev[0], Event::Error { message } if message.contains("run2")),
+        "{ev:?}"
+    );
+}

@@ -290,6 +290,12 @@ pub fn gpu_unsupported(c: &Config) -> Option<String> {
             c.algo.name()
         ));
     }
+    if c.clip > 0.0 {
+        return Some(
+            "the WebGPU backend does not clip meta-gradients; a run with clip > 0 trains on the CPU"
+                .to_string(),
+        );
+    }
     (c.precision == crate::engine::mlp::Precision::F64)
         .then(|| "the WebGPU backend computes in f32; precision=f64 runs on the CPU".to_string())
 }

@@ -17,7 +17,7 @@ use crate::engine::mlp::{Mlp, Precision};
 use crate::engine::optim::{Optimizer, OptimizerKind};
 use crate::engine::params::{host_gradients, to_host, ParamSet};
 use crate::engine::rng::Rng;
-use crate::engine::tasks::RegressionBatch;
+use crate::engine::tasks::{BatchTensors, RegressionBatch};
 use crate::error::Result;
 use rand::Rng as _;
 
@@ -163,6 +163,11 @@ pub struct LearnerSpec {
     pub anneal_iters: Option<usize>,
     /// Numeric precision.
     pub precision: Precision,
+    /// Largest Euclidean norm of a meta-gradient: longer ones are scaled down to it, a
+    /// non-finite one skips the update, and the tasks whose inner loop diverged are left out of
+    /// the update (`None`: none of this). Not for Reptile, whose outer direction is not a
+    /// gradient.
+    pub meta_clip: Option<f64>,
 }
 
 /// A meta-learner: its meta-parameters, its optimiser state and its update rule.
@@ -174,6 +179,7 @@ pub struct Learner {
     /// Reptile with [`InnerOptimizer::Adam`]: the inner Adam's state, kept across iterations.
     inner_adam: AdamState,
     iter: usize,
+    dropped_tasks: usize,
     device: Device,
 }
 
@@ -216,6 +222,7 @@ impl Learner {
             optimizer,
             inner_adam: AdamState::default(),
             iter: 0,
+            dropped_tasks: 0,
             device: Device::Cpu,
         }
     }
@@ -298,63 +305,25 @@ impl Learner {
         let b = batch.tensors(dtype, &self.device)?;
         let s = &self.spec;
         let loss = match s.algo {
-            Algo::Maml | Algo::Fomaml | Algo::MetaSgd => {
-                let ts = self.params.tensors(dtype, &self.device)?;
-                let (theta, lrs) = ts.split_at(self.net_len());
-                let inner = if lrs.is_empty() {
-                    InnerLr::Scalar(s.inner_lr)
-                } else {
-                    InnerLr::PerParam(lrs)
-                };
-                let first_order = s.algo == Algo::Fomaml;
-                let mg = maml::meta_gradient(
-                    &s.mlp,
-                    theta,
-                    &b.xs,
-                    &b.ys,
-                    &b.xq,
-                    &b.yq,
-                    s.inner_steps,
-                    inner,
-                    first_order,
-                )?;
-                let g = mg
-                    .params
-                    .iter()
-                    .chain(&mg.lrs)
-                    .map(to_host)
-                    .collect::<Result<Vec<_>>>()?;
-                self.optimizer.step(&mut self.params, &g);
-                scalar(&mg.loss)?
-            }
-            Algo::MetaSgdMomentum => {
-                let ts = self.params.tensors(dtype, &self.device)?;
-                let n = self.net_len();
-                let (theta, rest) = ts.split_at(n);
-                let (lrs, betas) = rest.split_at(n);
-                let mg = momentum::meta_gradient(
-                    &s.mlp,
-                    theta,
-                    lrs,
-                    betas,
-                    &b.xs,
-                    &b.ys,
-                    &b.xq,
-                    &b.yq,
-                    s.inner_steps,
-                )?;
-                let g = [&mg.params, &mg.lrs, &mg.betas]
-                    .into_iter()
-                    .flatten()
-                    .map(to_host)
-                    .collect::<Result<Vec<_>>>()?;
-                self.optimizer.step(&mut self.params, &g);
-                for values in &mut self.params.values[2 * n..] {
-                    values
-                        .iter_mut()
-                        .for_each(|b| *b = b.clamp(0.0, momentum::MAX_DECAY));
+            Algo::Maml | Algo::Fomaml | Algo::MetaSgd | Algo::MetaSgdMomentum => {
+                let (mut loss, mut g) = self.meta_gradient(&b)?;
+                if !loss.is_finite() && s.meta_clip.is_some() {
+                    if let Some(kept) = self.finite_tasks(&b)? {
+                        self.dropped_tasks += b.xs.dim(0)? - kept.xs.dim(0)?;
+                        (loss, g) = self.meta_gradient(&kept)?;
+                    }
                 }
-                scalar(&mg.loss)?
+                let algo = s.algo;
+                self.update(g);
+                if algo == Algo::MetaSgdMomentum {
+                    let n = self.net_len();
+                    for values in &mut self.params.values[2 * n..] {
+                        values
+                            .iter_mut()
+                            .for_each(|b| *b = b.clamp(0.0, momentum::MAX_DECAY));
+                    }
+                }
+                loss
             }
             Algo::Reptile => {
                 let theta = self.params.tensors(dtype, &self.device)?;
@@ -392,7 +361,7 @@ impl Learner {
                 let (loss, grads) =
                     baselines::pretrain_loss_and_grad(&s.mlp, &theta, &b.xs, &b.ys, &b.xq, &b.yq)?;
                 let g = grads.iter().map(to_host).collect::<Result<Vec<_>>>()?;
-                self.optimizer.step(&mut self.params, &g);
+                self.update(g);
                 loss
             }
             Algo::Scratch => {
@@ -407,12 +376,90 @@ impl Learner {
                 let (xs, ys) = (b.xs.narrow(1, 0, k)?, b.ys.narrow(1, 0, k)?);
                 let (objective, mse) = model.objective(&p, &xs, &ys, &b.xq, &b.yq)?;
                 let g = host_gradients(&vars, &objective.backward()?)?;
-                self.optimizer.step(&mut self.params, &g);
+                self.update(g);
                 scalar(&mse.mean(0)?)?
             }
         };
         self.iter += 1;
         Ok(loss)
+    }
+
+    /// The meta-loss and meta-gradient (network, then rates, then decays) of the
+    /// gradient-based meta-learners on `b`: exact second order, or first order for FOMAML.
+    fn meta_gradient(&self, b: &BatchTensors) -> Result<(f64, Vec<Vec<f64>>)> {
+        let s = &self.spec;
+        let ts = self.params.tensors(s.precision.dtype(), &self.device)?;
+        let n = self.net_len();
+        let (theta, rest) = ts.split_at(n);
+        let host = |groups: &[&Vec<Tensor>]| -> Result<Vec<Vec<f64>>> {
+            groups.iter().copied().flatten().map(to_host).collect()
+        };
+        if s.algo == Algo::MetaSgdMomentum {
+            let (lrs, betas) = rest.split_at(n);
+            let (xs, ys, xq, yq) = (&b.xs, &b.ys, &b.xq, &b.yq);
+            let mg =
+                momentum::meta_gradient(&s.mlp, theta, lrs, betas, xs, ys, xq, yq, s.inner_steps)?;
+            return Ok((scalar(&mg.loss)?, host(&[&mg.params, &mg.lrs, &mg.betas])?));
+        }
+        let inner = match rest.is_empty() {
+            true => InnerLr::Scalar(s.inner_lr),
+            false => InnerLr::PerParam(rest),
+        };
+        let first_order = s.algo == Algo::Fomaml;
+        let mg = maml::meta_gradient(
+            &s.mlp,
+            theta,
+            &b.xs,
+            &b.ys,
+            &b.xq,
+            &b.yq,
+            s.inner_steps,
+            inner,
+            first_order,
+        )?;
+        Ok((scalar(&mg.loss)?, host(&[&mg.params, &mg.lrs])?))
+    }
+
+    /// The tasks of `b` whose query loss after the inner loop is finite, `None` when there are
+    /// none (the run has diverged).
+    fn finite_tasks(&self, b: &BatchTensors) -> Result<Option<BatchTensors>> {
+        let mut tune = eval::FineTune::new(self, b.xs.dim(0)?)?;
+        tune.steps(&b.xs, &b.ys, self.spec.inner_steps)?;
+        let losses = to_host(&self.spec.mlp.loss(tune.params(), &b.xq, &b.yq)?)?;
+        let kept: Vec<u32> = (0..losses.len() as u32)
+            .filter(|&t| losses[t as usize].is_finite())
+            .collect();
+        if kept.is_empty() {
+            return Ok(None);
+        }
+        let idx = Tensor::new(kept.as_slice(), &self.device)?;
+        let pick = |t: &Tensor| t.index_select(&idx, 0);
+        Ok(Some(BatchTensors {
+            xs: pick(&b.xs)?,
+            ys: pick(&b.ys)?,
+            xq: pick(&b.xq)?,
+            yq: pick(&b.yq)?,
+        }))
+    }
+
+    /// Training tasks left out of a meta-update because their inner loop diverged (only with
+    /// [`LearnerSpec::meta_clip`]).
+    pub fn dropped_tasks(&self) -> usize {
+        self.dropped_tasks
+    }
+
+    /// One outer update with the meta-gradient `g`, clipped to [`LearnerSpec::meta_clip`].
+    fn update(&mut self, mut g: Vec<Vec<f64>>) {
+        if let Some(max) = self.spec.meta_clip {
+            let norm = g.iter().flatten().map(|x| x * x).sum::<f64>().sqrt();
+            if !norm.is_finite() {
+                return;
+            }
+            if norm > max {
+                g.iter_mut().flatten().for_each(|x| *x *= max / norm);
+            }
+        }
+        self.optimizer.step(&mut self.params, &g);
     }
 
     /// The network's parameters as tensors (without Meta-SGD's learning rates).

@@ -195,6 +195,23 @@ pub static SINE: &[Setting<Config>] = &[
         )
     },
     Setting {
+        applies: |c| c.algo != Algo::Reptile && c.algo != Algo::Scratch,
+        ..Setting::new(
+            "clip",
+            "clip",
+            "Meta-gradient clip",
+            "Largest norm of a meta-gradient, longer ones are scaled down and non-finite ones skipped (0: off; CPU only)",
+            DefaultsBy::Algo,
+            Domain::Real {
+                min: limits::CLIP.0,
+                max: limits::CLIP.1,
+                open_min: false,
+            },
+            |c| Value::Real(c.clip),
+            |c, v| c.clip = v.real(),
+        )
+    },
+    Setting {
         applies: is_reptile,
         ..Setting::new(
             "inner_batch",
