@@ -1,7 +1,7 @@
 //! Named, linkable experiments: each is a query string read by [`crate::experiment::url`].
 
 /// `(id, title, query string)` of every preset, in menu order.
-pub const PRESETS: [(&str, &str, &str); 6] = [
+pub const PRESETS: [(&str, &str, &str); 8] = [
     (
         "maml-paper",
         "MAML paper, Fig. 2: MAML vs pre-training, K = 10, 1 and 10 steps",
@@ -21,6 +21,16 @@ pub const PRESETS: [(&str, &str, &str); 6] = [
         "metasgd-vs-maml",
         "Meta-SGD vs MAML, one step",
         "v=1&task=sine&runs=metasgd,maml&iters=10000&n=1",
+    ),
+    (
+        "maml-vs-cnp",
+        "MAML vs a neural process (CNP): gradient steps against reading the support set",
+        "v=1&task=sine&runs=maml,cnp&iters=20000&n=10",
+    ),
+    (
+        "learned-optimizer",
+        "A learned optimiser (rates and momentum) vs Meta-SGD and MAML, 5 inner steps",
+        "v=1&task=sine&runs=metasgd-momentum,metasgd,maml&inner_steps=5&clip=100&iters=20000&n=5",
     ),
     (
         "bandit-dependent",
