@@ -1,9 +1,11 @@
 //! Meta-learners and baselines, behind one [`Learner`] whose [`Learner::step`] is one
 //! meta-iteration of the chosen [`Algo`].
 
+mod algo;
 pub mod baselines;
 pub mod cnp;
 pub mod eval;
+mod gradient_step;
 pub mod hypernet;
 pub mod maml;
 pub mod model_based;
@@ -11,130 +13,19 @@ pub mod momentum;
 pub mod reptile;
 
 use candle_core::{Device, Tensor};
-use serde::{Deserialize, Serialize};
 
 use crate::engine::mlp::{Mlp, Precision};
 use crate::engine::optim::{Optimizer, OptimizerKind};
 use crate::engine::params::{host_gradients, to_host, ParamSet};
 use crate::engine::rng::Rng;
-use crate::engine::tasks::{BatchTensors, RegressionBatch};
+use crate::engine::tasks::RegressionBatch;
 use crate::error::Result;
 use rand::Rng as _;
 
+pub use algo::{Algo, LrInit};
 pub use maml::InnerLr;
 pub use model_based::ModelBased;
 pub use reptile::{AdamState, InnerOptimizer, InnerRule};
-
-/// The meta-learning algorithm (or baseline) a run uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Algo {
-    /// MAML with exact second-order meta-gradients (Finn et al. 2017).
-    Maml,
-    /// First-order MAML: the inner gradient is detached (Finn et al. 2017, §5.2).
-    Fomaml,
-    /// Reptile (Nichol et al. 2018).
-    Reptile,
-    /// Meta-SGD: MAML with a learned per-parameter inner learning rate (Li et al. 2017).
-    MetaSgd,
-    /// A learned inner optimiser: Meta-SGD with a learned per-parameter momentum decay
-    /// ([`momentum`]).
-    #[serde(rename = "metasgd-momentum")]
-    MetaSgdMomentum,
-    /// Joint pre-training on all tasks, fine-tuned at test time (MAML paper baseline).
-    Pretrain,
-    /// No meta-training: a random initialisation fine-tuned on the support set.
-    Scratch,
-    /// Conditional neural process (Garnelo et al. 2018): reads the support set, no gradient
-    /// step at adaptation.
-    Cnp,
-    /// A GRU that reads the support points and writes the task network's output layer and
-    /// per-unit scale and shift (model-based).
-    Hypernet,
-}
-
-impl Algo {
-    /// Every algorithm, in menu order.
-    pub const ALL: [Algo; 9] = [
-        Algo::Maml,
-        Algo::Fomaml,
-        Algo::Reptile,
-        Algo::MetaSgd,
-        Algo::MetaSgdMomentum,
-        Algo::Pretrain,
-        Algo::Scratch,
-        Algo::Cnp,
-        Algo::Hypernet,
-    ];
-
-    /// The name used on the command line and in URLs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Algo::Maml => "maml",
-            Algo::Fomaml => "fomaml",
-            Algo::Reptile => "reptile",
-            Algo::MetaSgd => "metasgd",
-            Algo::MetaSgdMomentum => "metasgd-momentum",
-            Algo::Pretrain => "pretrain",
-            Algo::Scratch => "scratch",
-            Algo::Cnp => "cnp",
-            Algo::Hypernet => "hypernet",
-        }
-    }
-
-    /// True for the learners that adapt by reading the support set, not by gradient steps.
-    pub fn is_model_based(self) -> bool {
-        matches!(self, Algo::Cnp | Algo::Hypernet)
-    }
-
-    /// True for the learners that meta-learn per-parameter inner learning rates (Meta-SGD and
-    /// the learned optimiser).
-    pub fn learns_inner_lrs(self) -> bool {
-        matches!(self, Algo::MetaSgd | Algo::MetaSgdMomentum)
-    }
-
-    /// True for the learners the WebGPU backend has kernels for (all but the model-based ones
-    /// and the learned optimiser, which train on the CPU).
-    pub fn has_gpu_kernels(self) -> bool {
-        !self.is_model_based() && self != Algo::MetaSgdMomentum
-    }
-
-    /// Parses a [`Algo::name`].
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.name() == s)
-    }
-}
-
-/// How Meta-SGD's per-parameter learning rates start.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LrInit {
-    /// Every rate at the inner learning rate α.
-    #[default]
-    Constant,
-    /// Each rate drawn from U[0.005, 0.1], as Li et al. 2017 (§4.1) initialise them.
-    Uniform,
-}
-
-impl LrInit {
-    /// The range of [`LrInit::Uniform`].
-    pub const UNIFORM_RANGE: (f64, f64) = (0.005, 0.1);
-
-    /// The name used on the command line and in URLs.
-    pub fn name(self) -> &'static str {
-        match self {
-            LrInit::Constant => "constant",
-            LrInit::Uniform => "uniform",
-        }
-    }
-
-    /// Parses a [`LrInit::name`].
-    pub fn parse(s: &str) -> Option<Self> {
-        [LrInit::Constant, LrInit::Uniform]
-            .into_iter()
-            .find(|i| i.name() == s)
-    }
-}
 
 /// Everything a [`Learner`] needs to know besides the data.
 #[derive(Clone, Debug, PartialEq)]
@@ -306,24 +197,7 @@ impl Learner {
         let s = &self.spec;
         let loss = match s.algo {
             Algo::Maml | Algo::Fomaml | Algo::MetaSgd | Algo::MetaSgdMomentum => {
-                let (mut loss, mut g) = self.meta_gradient(&b)?;
-                if !loss.is_finite() && s.meta_clip.is_some() {
-                    if let Some(kept) = self.finite_tasks(&b)? {
-                        self.dropped_tasks += b.xs.dim(0)? - kept.xs.dim(0)?;
-                        (loss, g) = self.meta_gradient(&kept)?;
-                    }
-                }
-                let algo = s.algo;
-                self.update(g);
-                if algo == Algo::MetaSgdMomentum {
-                    let n = self.net_len();
-                    for values in &mut self.params.values[2 * n..] {
-                        values
-                            .iter_mut()
-                            .for_each(|b| *b = b.clamp(0.0, momentum::MAX_DECAY));
-                    }
-                }
-                loss
+                self.gradient_step(&b)?
             }
             Algo::Reptile => {
                 let theta = self.params.tensors(dtype, &self.device)?;
@@ -384,82 +258,10 @@ impl Learner {
         Ok(loss)
     }
 
-    /// The meta-loss and meta-gradient (network, then rates, then decays) of the
-    /// gradient-based meta-learners on `b`: exact second order, or first order for FOMAML.
-    fn meta_gradient(&self, b: &BatchTensors) -> Result<(f64, Vec<Vec<f64>>)> {
-        let s = &self.spec;
-        let ts = self.params.tensors(s.precision.dtype(), &self.device)?;
-        let n = self.net_len();
-        let (theta, rest) = ts.split_at(n);
-        let host = |groups: &[&Vec<Tensor>]| -> Result<Vec<Vec<f64>>> {
-            groups.iter().copied().flatten().map(to_host).collect()
-        };
-        if s.algo == Algo::MetaSgdMomentum {
-            let (lrs, betas) = rest.split_at(n);
-            let (xs, ys, xq, yq) = (&b.xs, &b.ys, &b.xq, &b.yq);
-            let mg =
-                momentum::meta_gradient(&s.mlp, theta, lrs, betas, xs, ys, xq, yq, s.inner_steps)?;
-            return Ok((scalar(&mg.loss)?, host(&[&mg.params, &mg.lrs, &mg.betas])?));
-        }
-        let inner = match rest.is_empty() {
-            true => InnerLr::Scalar(s.inner_lr),
-            false => InnerLr::PerParam(rest),
-        };
-        let first_order = s.algo == Algo::Fomaml;
-        let mg = maml::meta_gradient(
-            &s.mlp,
-            theta,
-            &b.xs,
-            &b.ys,
-            &b.xq,
-            &b.yq,
-            s.inner_steps,
-            inner,
-            first_order,
-        )?;
-        Ok((scalar(&mg.loss)?, host(&[&mg.params, &mg.lrs])?))
-    }
-
-    /// The tasks of `b` whose query loss after the inner loop is finite, `None` when there are
-    /// none (the run has diverged).
-    fn finite_tasks(&self, b: &BatchTensors) -> Result<Option<BatchTensors>> {
-        let mut tune = eval::FineTune::new(self, b.xs.dim(0)?)?;
-        tune.steps(&b.xs, &b.ys, self.spec.inner_steps)?;
-        let losses = to_host(&self.spec.mlp.loss(tune.params(), &b.xq, &b.yq)?)?;
-        let kept: Vec<u32> = (0..losses.len() as u32)
-            .filter(|&t| losses[t as usize].is_finite())
-            .collect();
-        if kept.is_empty() {
-            return Ok(None);
-        }
-        let idx = Tensor::new(kept.as_slice(), &self.device)?;
-        let pick = |t: &Tensor| t.index_select(&idx, 0);
-        Ok(Some(BatchTensors {
-            xs: pick(&b.xs)?,
-            ys: pick(&b.ys)?,
-            xq: pick(&b.xq)?,
-            yq: pick(&b.yq)?,
-        }))
-    }
-
     /// Training tasks left out of a meta-update because their inner loop diverged (only with
     /// [`LearnerSpec::meta_clip`]).
     pub fn dropped_tasks(&self) -> usize {
         self.dropped_tasks
-    }
-
-    /// One outer update with the meta-gradient `g`, clipped to [`LearnerSpec::meta_clip`].
-    fn update(&mut self, mut g: Vec<Vec<f64>>) {
-        if let Some(max) = self.spec.meta_clip {
-            let norm = g.iter().flatten().map(|x| x * x).sum::<f64>().sqrt();
-            if !norm.is_finite() {
-                return;
-            }
-            if norm > max {
-                g.iter_mut().flatten().for_each(|x| *x *= max / norm);
-            }
-        }
-        self.optimizer.step(&mut self.params, &g);
     }
 
     /// The network's parameters as tensors (without Meta-SGD's learning rates).
