@@ -6,12 +6,15 @@ use metaplay::engine::tasks::BanditSetting;
 use metaplay::experiment::{AgentAlgo, BanditConfig, BanditRunner, Config, Runner, TaskKind};
 
 const FIXTURE: &str = include_str!("../fixtures/early_losses.json");
-const CASES: [(TaskKind, Algo); 5] = [
+const CASES: [(TaskKind, Algo); 8] = [
     (TaskKind::Sine, Algo::Maml),
     (TaskKind::Sine, Algo::Fomaml),
     (TaskKind::Sine, Algo::MetaSgd),
     (TaskKind::SineReptile, Algo::Reptile),
     (TaskKind::Sine, Algo::Pretrain),
+    (TaskKind::Sine, Algo::MetaSgdMomentum),
+    (TaskKind::Sine, Algo::Cnp),
+    (TaskKind::Sine, Algo::Hypernet),
 ];
 
 fn early_losses() -> Vec<(String, Vec<f64>)> {
