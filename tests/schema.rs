@@ -361,3 +361,20 @@ fn a_comparison_says_when_the_runs_learn_from_different_amounts_of_data() {
     let pre = maml.with_algo(Algo::Pretrain);
     assert_eq!(Config::data_budget_note(&[maml, pre]), None);
 }
+
+#[test]
+fn the_fit_chart_warns_when_n_exceeds_the_steps_a_learned_rate_was_trained_for() {
+    let maml = Config::new(TaskKind::Sine, Algo::Maml);
+    let learned = Config::new(TaskKind::Sine, Algo::MetaSgdMomentum);
+    let steps = learned.inner_steps;
+    let runs = [maml.clone(), learned];
+    // MAML's fixed α is what it is at any N: no note
+    assert_eq!(Config::extra_steps_note(&[maml], 50), None);
+    assert_eq!(Config::extra_steps_note(&runs, steps), None);
+    let note = Config::extra_steps_note(&runs, steps + 1).expect("a note past the trained steps");
+    assert!(
+        note.contains(&format!("metasgd-momentum was trained with {steps}")),
+        "{note}"
+    );
+    assert!(!note.contains("maml was"), "{note}");
+}

@@ -6,6 +6,7 @@ use metaplay::engine::mlp::{Activation, Precision};
 use metaplay::engine::optim::OptimizerKind;
 use metaplay::engine::tasks::BanditSetting;
 use metaplay::experiment::backend::Backend;
+use metaplay::experiment::lessons::LESSONS;
 use metaplay::experiment::state::{Experiment, Family, ViewState};
 use metaplay::experiment::url::{decode, encode, MAX_POINTS};
 use metaplay::experiment::{AgentAlgo, BanditConfig, Config, TaskKind};
@@ -100,10 +101,25 @@ fn sine_experiment() -> impl Strategy<Value = Experiment> {
                     0..20,
                 )),
                 (any::<bool>(), any::<bool>(), hide_names()),
+                (
+                    prop::option::of(prop::sample::select(
+                        LESSONS.iter().map(|l| l.id.to_string()).collect::<Vec<_>>(),
+                    )),
+                    any::<bool>(),
+                    any::<bool>(),
+                ),
             )
         })
         .prop_map(
-            |(runs, fit_steps, log_scale, task_index, pts, (embed, autoplay, hide))| Experiment {
+            |(
+                runs,
+                fit_steps,
+                log_scale,
+                task_index,
+                pts,
+                (embed, autoplay, hide),
+                (lesson, text, controls),
+            )| Experiment {
                 family: Family::Sine,
                 runs,
                 bandit: Experiment::default().bandit,
@@ -121,6 +137,9 @@ fn sine_experiment() -> impl Strategy<Value = Experiment> {
                     autoplay,
                     hide,
                     made_with: Some(env!("CARGO_PKG_VERSION").to_string()),
+                    lesson,
+                    text,
+                    controls,
                 },
             },
         )

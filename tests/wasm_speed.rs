@@ -40,18 +40,35 @@ extern "C" {
 )]
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn maml_ms_per_iter() {
-    for algo in [Algo::Maml, Algo::Fomaml, Algo::Maml] {
+    time_sine(&[Algo::Maml, Algo::Fomaml, Algo::Maml], 100);
+}
+
+/// The model-based learners and the learned optimiser, each with its defaults (the CLI's).
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(
+    not(target_arch = "wasm32"),
+    ignore = "speed probe, run by hand with --ignored"
+)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn new_learners_ms_per_iter() {
+    time_sine(&[Algo::Cnp, Algo::Hypernet, Algo::MetaSgdMomentum], 30);
+}
+
+/// Prints the median and the fastest of 10 means over `per` iterations each, after `per`
+/// iterations of warm-up, for every algorithm with its default configuration.
+fn time_sine(algos: &[Algo], per: usize) {
+    for &algo in algos {
         let mut r = Runner::new(Config::new(TaskKind::Sine, algo)).unwrap();
-        for _ in 0..100 {
+        for _ in 0..per {
             r.step().unwrap();
         }
         let mut means = Vec::new();
         for _ in 0..10 {
             let t0 = now_ms();
-            for _ in 0..100 {
+            for _ in 0..per {
                 r.step().unwrap();
             }
-            means.push((now_ms() - t0) / 100.0);
+            means.push((now_ms() - t0) / per as f64);
         }
         means.sort_by(f64::total_cmp);
         let msg = format!(

@@ -20,6 +20,8 @@ pub enum Stream {
     Validation = 3,
     /// Bandit episodes.
     Bandit = 4,
+    /// The tasks and directions of a gradient check.
+    GradientCheck = 5,
 }
 
 /// A generator for `stream` of `seed`.

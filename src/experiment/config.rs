@@ -246,6 +246,26 @@ impl Config {
         ))
     }
 
+    /// The sentence that warns when the fit chart's `n` adaptation steps are more than a run
+    /// with meta-learned inner rates (Meta-SGD, the learned optimiser) was trained with: its rates
+    /// (and decays) were tuned for its own number of steps, and past it the fit may overshoot or
+    /// diverge (BENCHMARKS.md: the learned optimiser trained for 5 steps has a mean MSE of 1.66
+    /// after 10).
+    pub fn extra_steps_note(runs: &[Config], n: usize) -> Option<String> {
+        let over: Vec<String> = runs
+            .iter()
+            .filter(|c| c.algo.learns_inner_lrs() && n > c.inner_steps)
+            .map(|c| format!("{} was trained with {}", c.algo.name(), c.inner_steps))
+            .collect();
+        if over.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "N = {n} is more steps than a learner with learned step sizes was trained for ({}): its rates were tuned for that many steps, and beyond them its fit can overshoot or blow up. Set N to its training steps to see what it learned.",
+            over.join("; ")
+        ))
+    }
+
     /// The network this configuration trains.
     pub fn mlp(&self) -> Mlp {
         Mlp::new(1, &self.hidden, 1, self.activation)

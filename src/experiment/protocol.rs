@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::engine::bandit::PolicyReport;
+use crate::engine::meta::gradient_check::GradientCheck;
 use crate::experiment::bandit_config::BanditConfig;
 use crate::experiment::config::Config;
 use crate::experiment::play::PlayReplay;
@@ -58,7 +59,16 @@ pub enum Command {
         /// The play seed ([`crate::experiment::play`]).
         seed: u64,
     },
+    /// "Check gradients" for sine run `run`; answered with [`Event::GradientCheck`] (or an
+    /// error naming why the run has no meta-gradient to check).
+    CheckGradients {
+        /// Which run.
+        run: usize,
+    },
 }
+
+/// Random directions of a gradient check.
+pub const GRADIENT_CHECK_DIRECTIONS: usize = 3;
 
 /// Predictions of one run on the fit chart's grid.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -135,6 +145,13 @@ pub enum Event {
     Memory {
         /// Bytes of linear memory.
         bytes: f64,
+    },
+    /// The answer to [`Command::CheckGradients`].
+    GradientCheck {
+        /// Which run.
+        run: usize,
+        /// What was measured.
+        report: GradientCheck,
     },
     /// Something failed; the message says what.
     Error {

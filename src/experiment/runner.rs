@@ -7,6 +7,7 @@ use candle_core::Tensor;
 #[cfg(feature = "gpu")]
 use crate::engine::gpu::{GpuContext, GpuLearner, PendingReadback, Readback};
 use crate::engine::meta::eval::{adaptation_mse, FineTune, MseSummary};
+use crate::engine::meta::gradient_check::GradientCheck;
 use crate::engine::meta::Learner;
 use crate::engine::params::to_host;
 use crate::engine::rng::{rng, Rng, Stream};
@@ -272,6 +273,19 @@ impl Runner {
                 .map(|(&s, v)| (s, MseSummary::of(v)))
                 .collect(),
         })
+    }
+
+    /// The learner's meta-gradient checked against finite differences along `directions`
+    /// random directions, and first-order MAML's against it ([`GradientCheck`]), on one
+    /// meta-batch of training tasks drawn from the seed's own stream (the same for every call).
+    pub fn check_gradients(&self, directions: usize) -> Result<GradientCheck> {
+        let c = &self.config;
+        let mut r = rng(c.seed, Stream::GradientCheck);
+        let support = self.learner.support_size(c.k);
+        let batch = self
+            .family
+            .sample_batch(&mut r, c.meta_batch, support, c.k_query);
+        self.learner.check_gradients(&batch, directions, &mut r)
     }
 
     /// Mean query MSE over `batch` after `steps` adaptation steps (validation loss).

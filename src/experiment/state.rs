@@ -32,6 +32,13 @@ pub struct ViewState {
     pub hide: Vec<String>,
     /// The app version that wrote the link (`app=`), when the link says.
     pub made_with: Option<String>,
+    /// The guided lesson whose steps the page shows (`lesson=`, an id of
+    /// [`crate::experiment::lessons::LESSONS`]).
+    pub lesson: Option<String>,
+    /// The explanations beside the widgets and the lesson's text (`text=0` hides them).
+    pub text: bool,
+    /// Embed mode with the settings panel (`controls=1`; its controls but those of `hide`).
+    pub controls: bool,
 }
 
 impl Default for ViewState {
@@ -45,6 +52,9 @@ impl Default for ViewState {
             autoplay: false,
             hide: Vec::new(),
             made_with: None,
+            lesson: None,
+            text: true,
+            controls: false,
         }
     }
 }

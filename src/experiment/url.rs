@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 
 use crate::engine::meta::Algo;
+use crate::experiment::lessons::{Lesson, LESSONS};
 use crate::experiment::protocol::MAX_RUNS;
 use crate::experiment::schema::sine::TASKS;
 use crate::experiment::schema::{either, find, shorten, DefaultsBy, Scope, BANDIT, SINE};
@@ -61,6 +62,15 @@ pub fn encode(e: &Experiment) -> String {
     if !e.view.hide.is_empty() {
         parts.push(("hide".into(), e.view.hide.join(",")));
     }
+    if let Some(id) = &e.view.lesson {
+        parts.push(("lesson".into(), id.clone()));
+    }
+    if !e.view.text {
+        parts.push(("text".into(), "0".into()));
+    }
+    if e.view.controls {
+        parts.push(("controls".into(), "1".into()));
+    }
     // the version that writes the link, so a reader knows what made it
     parts.push(("app".into(), env!("CARGO_PKG_VERSION").into()));
     parts
@@ -108,8 +118,7 @@ pub fn decode(query: &str) -> (Experiment, Vec<String>) {
         }
     }
     let mut used: Vec<&str> = VIEW_KEYS.to_vec();
-    used.push("hide");
-    used.push("app");
+    used.extend(["hide", "app", "lesson", "text", "controls"]);
     if let Some(v) = pairs.get("app") {
         let ok = !v.is_empty()
             && v.len() <= 32
@@ -157,6 +166,28 @@ pub fn decode(query: &str) -> (Experiment, Vec<String>) {
     if let Some(v) = pairs.get("autoplay") {
         e.view.autoplay = flag(v).unwrap_or_else(|m| {
             problems.push(format!("`autoplay`: {m}; accepted 0 or 1"));
+            false
+        });
+    }
+    if let Some(v) = pairs.get("lesson") {
+        match Lesson::find(v) {
+            Some(lesson) => e.view.lesson = Some(lesson.id.to_string()),
+            None => problems.push(format!(
+                "`lesson`: '{}' is not a lesson (accepted: {})",
+                shorten(v),
+                LESSONS.iter().map(|l| l.id).collect::<Vec<_>>().join(", ")
+            )),
+        }
+    }
+    if let Some(v) = pairs.get("text") {
+        e.view.text = flag(v).unwrap_or_else(|m| {
+            problems.push(format!("`text`: {m}; accepted 0 or 1"));
+            true
+        });
+    }
+    if let Some(v) = pairs.get("controls") {
+        e.view.controls = flag(v).unwrap_or_else(|m| {
+            problems.push(format!("`controls`: {m}; accepted 0 or 1"));
             false
         });
     }

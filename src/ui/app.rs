@@ -4,13 +4,16 @@
 use leptos::prelude::*;
 
 use super::bandit_view::BanditView;
+use super::embed_builder::EmbedBuilder;
 use super::export::ExportBar;
 use super::fit_chart::FitState;
+use super::lesson::{LessonList, LessonPanel};
 use super::notices::Notices;
 use super::share::{read_link, write_link, ShareBar};
 use super::sine_view::SineView;
 use super::status_bar::StatusBar;
 use super::training::Training;
+use crate::experiment::lessons::Lesson;
 use crate::experiment::protocol::Command;
 use crate::experiment::state::{Experiment, Family, ViewState};
 use crate::experiment::url;
@@ -26,6 +29,15 @@ pub fn App() -> impl IntoView {
     let link_problems = RwSignal::new(initial_problems);
     let link_note = initial.view.link_note(env!("CARGO_PKG_VERSION"));
     let embed = initial.view.embed;
+    let lesson = initial.view.lesson.as_deref().and_then(Lesson::find);
+    // `text=0`: no explanations and no lesson text (an embed builder's choice)
+    let text = initial.view.text;
+    let page_class = match (embed, initial.view.controls) {
+        (true, true) => "page embed with-controls",
+        (true, false) => "page embed",
+        _ => "page",
+    };
+    let lessons_open = window().location().hash().is_ok_and(|h| h == "#lessons");
     let autoplay = StoredValue::new(initial.view.autoplay);
     let hide = StoredValue::new(initial.view.hide.clone());
     let selected = RwSignal::new(0usize);
@@ -83,6 +95,9 @@ pub fn App() -> impl IntoView {
             autoplay: false,
             hide: hide.get_value(),
             made_with: None,
+            lesson: lesson.map(|l| l.id.to_string()),
+            text,
+            controls: false,
         },
     });
     let query = Memo::new(move |_| url::encode(&experiment.get()));
@@ -153,7 +168,7 @@ pub fn App() -> impl IntoView {
             hidden=move || error.get().is_none()>
             {move || error.get().unwrap_or_default()}
         </div>
-        <div class=if embed { "page embed" } else { "page" } data-testid="page">
+        <div class=page_class data-testid="page">
         <style>{hide_css}</style>
         <header>
             <h1>"Metaplay"</h1>
@@ -161,16 +176,19 @@ pub fn App() -> impl IntoView {
         </header>
         <StatusBar total_iters=total_iters on_reset=Callback::new(move |_| reset()) />
         {(!embed).then(|| view! { <ShareBar query=query on_preset=apply_preset /> })}
+        {(!embed).then(|| view! { <div class="share embed-bar"><EmbedBuilder experiment=experiment /></div> })}
         {export_bar}
         {embed.then(|| view! {
             <a class="open-full" data-testid="open-full" target="_blank" rel="noopener" href=move || full_link.get()>"Open the full playground ↗"</a>
         })}
         <Notices link_note=link_note link_problems=link_problems problem=problem />
+        {lesson.filter(|_| text).map(|l| view! { <LessonPanel lesson=l /> })}
         <Show when=move || family.get() == Family::Sine fallback=move || view! {
-            <BanditView config=bandit evaluation=bandit_eval rewards=losses problem=problem error=error family=family resized=resized />
+            <BanditView config=bandit evaluation=bandit_eval rewards=losses problem=problem error=error family=family resized=resized text=text compact=embed />
         }>
-            <SineView runs=runs selected=selected fit=fit log_scale=log_scale problem=problem family=family resized=resized />
+            <SineView runs=runs selected=selected fit=fit log_scale=log_scale problem=problem family=family resized=resized text=text compact=embed />
         </Show>
+        {(!embed).then(|| view! { <LessonList open=lessons_open /> })}
         <footer>
             <p>"Finn et al. 2017 (MAML) · Nichol et al. 2018 (Reptile) · Li et al. 2017 (Meta-SGD) · Duan et al. 2016 (RL²) · Wang et al. 2016 (dependent arms) · Auer et al. 2002 (UCB1). Engine: Rust + candle, compiled to WebAssembly."</p>
         </footer>

@@ -7,7 +7,9 @@ use leptos::prelude::*;
 use super::bandit_charts::{self, policy_css};
 use super::charts::{self, LossSeries};
 use super::controls::{hint, setting_control};
+use super::explain::ExplainPanel;
 use super::play_bandit::PlayBandit;
+use crate::experiment::explanations;
 use crate::experiment::protocol::BanditEvaluation;
 use crate::experiment::schema::edit::edit_bandit;
 use crate::experiment::schema::sine::TASKS;
@@ -32,6 +34,10 @@ pub fn BanditView(
     family: RwSignal<Family>,
     /// Bumped when the window resizes.
     resized: RwSignal<u32>,
+    /// Show the explanations.
+    text: bool,
+    /// One line each (embed mode).
+    compact: bool,
 ) -> impl IntoView {
     let train_canvas = NodeRef::<html::Canvas>::new();
     let regret_canvas = NodeRef::<html::Canvas>::new();
@@ -46,6 +52,7 @@ pub fn BanditView(
         let result = rewards.with(|r| {
             let series = [LossSeries {
                 color: bandit_charts::AGENT_COLOR,
+                dash: None,
                 train: r.first().map(Vec::as_slice).unwrap_or(&[]),
                 validation: &[],
             }];
@@ -189,6 +196,15 @@ pub fn BanditView(
                     <canvas node_ref=arm_canvas data-testid="arm-chart" width="720" height="288"
                         aria-label="Arm usage chart"></canvas>
                 </figure>
+                {(text && !compact).then(|| view! { <ExplainPanel explanation=&explanations::BANDIT_CHARTS closed=true /> })}
+                {move || text.then(|| {
+                    let agent = explanations::of_agent(config.with(|c| c.algo));
+                    view! {
+                        <section class="explanations" data-testid="explanations" aria-label="How the agent learns">
+                            <ExplainPanel explanation=agent compact=compact />
+                        </section>
+                    }
+                })}
                 <PlayBandit config=config evaluation=evaluation error=error resized=resized />
             </section>
         </div>

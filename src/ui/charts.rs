@@ -6,15 +6,51 @@ use plotters_canvas::CanvasBackend;
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
+use plotters::coord::types::RangedCoordf64;
+
+use crate::experiment::palette;
 use crate::experiment::protocol::FitCurves;
 
-/// One colour per run, in order.
-pub const RUN_COLORS: [RGBColor; 4] = [
-    RGBColor(37, 99, 235),
-    RGBColor(234, 88, 12),
-    RGBColor(22, 163, 74),
-    RGBColor(192, 38, 211),
-];
+/// One colour per run, in order ([`palette::RUN_RGB`]: apart under red–green colour
+/// blindness; each run also has its own dash pattern, [`palette::RUN_DASHES`]).
+pub const RUN_COLORS: [RGBColor; 4] = {
+    let c = palette::RUN_RGB;
+    [
+        RGBColor(c[0].0, c[0].1, c[0].2),
+        RGBColor(c[1].0, c[1].1, c[1].2),
+        RGBColor(c[2].0, c[2].1, c[2].2),
+        RGBColor(c[3].0, c[3].1, c[3].2),
+    ]
+};
+
+/// Run `i`'s dash pattern.
+pub fn run_dash(i: usize) -> Option<(u32, u32)> {
+    palette::RUN_DASHES[i % palette::RUN_DASHES.len()]
+}
+
+type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Draws `line` solid, or dashed with `dash` = `(dash, gap)` CSS pixels.
+pub(crate) fn draw_line<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    line: Vec<(f64, f64)>,
+    style: ShapeStyle,
+    dash: Option<(u32, u32)>,
+    scale: f64,
+) -> Result<(), String> {
+    match dash {
+        None => chart.draw_series(LineSeries::new(line, style)).map(|_| ()),
+        Some((d, g)) => chart
+            .draw_series(DashedLineSeries::new(
+                line,
+                px(d as f64, scale),
+                px(g as f64, scale),
+                style,
+            ))
+            .map(|_| ()),
+    }
+    .map_err(|e| e.to_string())
+}
 /// Axis and label colour, readable on light and dark backgrounds.
 pub(crate) const INK: RGBColor = RGBColor(128, 128, 128);
 /// Colour of the true function.
@@ -67,6 +103,52 @@ pub fn fit_to_display(canvas: &HtmlCanvasElement, aspect: f64) -> f64 {
     dpr
 }
 
+/// True when the reader asked the system for less motion (`prefers-reduced-motion: reduce`).
+pub fn prefers_reduced_motion() -> bool {
+    web_sys::window()
+        .and_then(|w| {
+            w.match_media("(prefers-reduced-motion: reduce)")
+                .ok()
+                .flatten()
+        })
+        .is_some_and(|m| m.matches())
+}
+
+/// Charts that move while training redraw at most once a second for a reader who asked for
+/// less motion ([`prefers_reduced_motion`]); always when training is not going on.
+#[derive(Clone, Copy)]
+pub struct MotionThrottle {
+    reduced: bool,
+    last: leptos::prelude::StoredValue<f64>,
+}
+
+impl MotionThrottle {
+    /// Reads the preference once.
+    pub fn new() -> Self {
+        Self {
+            reduced: prefers_reduced_motion(),
+            last: leptos::prelude::StoredValue::new(f64::NEG_INFINITY),
+        }
+    }
+
+    /// True when this redraw should be skipped.
+    pub fn skip(&self, playing: bool) -> bool {
+        use leptos::prelude::{GetValue, SetValue};
+        let now = js_sys::Date::now();
+        if self.reduced && playing && now - self.last.get_value() < 1000.0 {
+            return true;
+        }
+        self.last.set_value(now);
+        false
+    }
+}
+
+impl Default for MotionThrottle {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// True when the chart is under 500 CSS pixels wide.
 pub(crate) fn narrow<DB: DrawingBackend>(
     root: &DrawingArea<DB, plotters::coord::Shift>,
@@ -84,6 +166,8 @@ pub(crate) fn px(v: f64, scale: f64) -> u32 {
 pub struct LossSeries<'a> {
     /// Colour.
     pub color: RGBColor,
+    /// Dash pattern of the training line ([`run_dash`]; `None`: solid).
+    pub dash: Option<(u32, u32)>,
     /// `(iteration, meta-training loss)`.
     pub train: &'a [(usize, f64)],
     /// `(iteration, validation loss after adaptation)`.
@@ -171,9 +255,13 @@ pub fn draw_loss(
                 )
                 .map_err(|e| e.to_string())?;
         }
-        chart
-            .draw_series(LineSeries::new(line, s.color.stroke_width(px(2.0, scale))))
-            .map_err(|e| e.to_string())?;
+        draw_line(
+            &mut chart,
+            line,
+            s.color.stroke_width(px(2.0, scale)),
+            s.dash,
+            scale,
+        )?;
         let val: Vec<(f64, f64)> = s
             .validation
             .iter()
@@ -315,12 +403,13 @@ pub fn draw_fit(
                 color.mix(0.7).stroke_width(px(1.0, scale)),
             ))
             .map_err(|e| e.to_string())?;
-        chart
-            .draw_series(LineSeries::new(
-                line(&c.many),
-                color.stroke_width(px(3.0, scale)),
-            ))
-            .map_err(|e| e.to_string())?;
+        draw_line(
+            &mut chart,
+            line(&c.many),
+            color.stroke_width(px(3.0, scale)),
+            run_dash(i),
+            scale,
+        )?;
     }
     chart
         .draw_series(

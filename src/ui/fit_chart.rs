@@ -6,10 +6,13 @@ use leptos::prelude::*;
 use web_sys::MouseEvent;
 
 use super::charts::{self, PlotArea};
+use super::controls::algo_label;
 use super::training::Training;
 use crate::engine::rng::{rng, Stream};
 use crate::engine::tasks::{RegressionFamily, SineTask, TaskFamily};
-use crate::experiment::config::TaskKind;
+use crate::experiment::chart_text;
+use crate::experiment::config::{Config, TaskKind};
+use crate::experiment::palette::RUN_PATTERN_NAMES;
 use crate::experiment::protocol::FitRequest;
 use crate::experiment::state::ViewState;
 use crate::experiment::url::MAX_POINTS;
@@ -92,6 +95,8 @@ impl FitState {
 pub fn FitChart(
     /// The held-out task, the support points and the steps.
     state: FitState,
+    /// Every run's configuration (for the note on steps beyond the trained ones).
+    runs: RwSignal<Vec<Config>>,
     /// Where to report a rejected N.
     problem: RwSignal<Option<String>>,
     /// Bumped when the window resizes.
@@ -174,13 +179,106 @@ pub fn FitChart(
         }
     };
 
+    let show_table = RwSignal::new(false);
+    // a support point typed in (keyboard users, exact values)
+    let typed_x = RwSignal::new(String::new());
+    let typed_y = RwSignal::new(String::new());
+    let add_typed = move || {
+        let (lo, hi) = input_range();
+        let parse = |text: String| text.trim().parse::<f64>().ok().filter(|v| v.is_finite());
+        match (
+            parse(typed_x.get_untracked()),
+            parse(typed_y.get_untracked()),
+        ) {
+            (Some(x), Some(y)) if (lo..=hi).contains(&x) && y.abs() <= charts::Y_MAX => {
+                if points.with_untracked(Vec::len) >= MAX_POINTS {
+                    problem.set(Some(format!("support points: at most {MAX_POINTS}")));
+                    return;
+                }
+                let round = |v: f64| (v * 1000.0).round() / 1000.0;
+                points_custom.set(true);
+                points.update(|p| p.push((round(x), round(y))));
+                problem.set(None);
+            }
+            _ => problem.set(Some(format!(
+                "new point: x accepted from {lo} to {hi}, y from {} to {}",
+                -charts::Y_MAX,
+                charts::Y_MAX
+            ))),
+        }
+    };
+    // the true curve on the worker's grid, for the text alternative and the table
+    let truth_on = move |grid: &[f64]| -> Vec<f64> {
+        let family = task_and_k.get().0.family();
+        let t = task.get();
+        grid.iter().map(|&x| family.target(&t, x)).collect()
+    };
+    let names = move || {
+        runs.with(|r| {
+            r.iter()
+                .enumerate()
+                .map(|(i, c)| format!("{} ({})", algo_label(c.algo), RUN_PATTERN_NAMES[i % 4]))
+                .collect::<Vec<_>>()
+        })
+    };
+    let summary = move || {
+        let names = names();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        fit.with(|(grid, curves)| {
+            let truth = truth_on(grid);
+            let errors: Vec<Option<f64>> = (0..names.len())
+                .map(|i| {
+                    curves
+                        .get(i)
+                        .and_then(|c| chart_text::curve_mse(&c.many, &truth))
+                })
+                .collect();
+            chart_text::fit_summary(&names, points.with(Vec::len), steps.get(), &errors)
+        })
+    };
+    let table = move || {
+        show_table.get().then(|| {
+            let header = names()
+                .into_iter()
+                .map(|n| view! { <th scope="col">{n}</th> })
+                .collect_view();
+            let rows = fit.with(|(grid, curves)| {
+                let truth = truth_on(grid);
+                let every = (grid.len() / 20).max(1);
+                (0..grid.len())
+                    .step_by(every)
+                    .map(|j| {
+                        let cells = curves
+                            .iter()
+                            .map(|c| view! { <td>{c.many.get(j).map(|&v| chart_text::short(v)).unwrap_or_default()}</td> })
+                            .collect_view();
+                        view! { <tr><th scope="row">{chart_text::short(grid[j])}</th><td>{chart_text::short(truth[j])}</td>{cells}</tr> }
+                    })
+                    .collect_view()
+            });
+            let pts = points.with(|p| {
+                p.iter()
+                    .map(|&(x, y)| format!("({}, {})", chart_text::short(x), chart_text::short(y)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            });
+            view! {
+                <table class="policies data-table" data-testid="fit-table">
+                    <caption>{format!("Predictions after {} steps; support points: {}", steps.get(), if pts.is_empty() { "none".to_string() } else { pts })}</caption>
+                    <thead><tr><th scope="col">"x"</th><th scope="col">"true y"</th>{header}</tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            }
+        })
+    };
     view! {
         <figure>
             <figcaption>
                 "Few-shot fit on a held-out task: true curve (grey), support points, each run before adaptation (faint), after 1 step (thin) and after N steps (thick). A model-based learner (neural process, GRU writing the model) takes no steps: faint is its guess from no points, thick its reading of the points, shaded its ±2σ. Click to add a point, click a point to remove it."
             </figcaption>
             <canvas node_ref=canvas_ref data-testid="fit-chart" width="720" height="400" on:click=on_click
-                aria-label="Few-shot fit chart; click to add or remove support points"></canvas>
+                role="img" aria-label="Few-shot fit chart; click to add or remove support points" aria-describedby="fit-summary"></canvas>
+            <p class="chart-summary" id="fit-summary" data-testid="fit-summary">{summary}</p>
             <div class="fit-controls">
                 <label class="inline">"N steps "<input type="number" min="1" max="100" step="1" data-testid="control-fit-steps"
                     prop:value=move || steps.get().to_string()
@@ -193,7 +291,24 @@ pub fn FitChart(
                 <button data-testid="new-task" on:click=move |_| task_index.update(|i| *i += 1)>"New task"</button>
                 <button data-testid="clear-points" on:click=move |_| { points_custom.set(true); points.set(Vec::new()) }>"Clear points"</button>
                 <span data-testid="point-count">{move || format!("{} points", points.with(Vec::len))}</span>
+                <span class="add-point">
+                    <label class="inline">"x "<input type="number" step="0.1" data-testid="point-x" aria-label="x of a new support point"
+                        prop:value=move || typed_x.get() on:input=move |ev| typed_x.set(event_target_value(&ev))
+                        on:keydown=move |ev| if ev.key() == "Enter" { add_typed() } /></label>
+                    <label class="inline">"y "<input type="number" step="0.1" data-testid="point-y" aria-label="y of a new support point"
+                        prop:value=move || typed_y.get() on:input=move |ev| typed_y.set(event_target_value(&ev))
+                        on:keydown=move |ev| if ev.key() == "Enter" { add_typed() } /></label>
+                    <button data-testid="add-point" on:click=move |_| add_typed()>"Add point"</button>
+                </span>
+                <button class="small" data-testid="fit-table-toggle" aria-expanded=move || show_table.get().to_string()
+                    on:click=move |_| show_table.update(|s| *s = !*s)>
+                    {move || if show_table.get() { "Hide the data" } else { "Show the data as a table" }}
+                </button>
             </div>
+            {table}
+            {move || runs.with(|r| Config::extra_steps_note(r, steps.get())).map(|note| view! {
+                <small class="note" data-testid="extra-steps-note">{note}</small>
+            })}
         </figure>
     }
 }

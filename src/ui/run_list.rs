@@ -78,7 +78,10 @@ fn RunRow(
     view! {
         <li class="run" class:selected=move || selected.get() == i data-testid=format!("run-{i}")>
             <button class="run-select" on:click=move |_| selected.set(i) aria-pressed=move || (selected.get() == i).to_string()>
-                <span class="swatch" style=format!("background:{}", css_color(i))></span>
+                <svg class="line-swatch" width="28" height="10" viewBox="0 0 28 10" aria-hidden="true">
+                    <line x1="1" y1="5" x2="27" y2="5" stroke=css_color(i) stroke-width="3"
+                        stroke-dasharray=crate::experiment::palette::dasharray(i) />
+                </svg>
                 {algo_label(algo)}
                 <small>{move || format!(" · {} it", iters.with(|it| it.get(i).copied().unwrap_or(0)))}</small>
                 <small data-testid=format!("validation-{i}") title="validation MSE after adaptation">

@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use super::training::Training;
+use crate::experiment::chart_text;
 use crate::experiment::protocol::Command;
 
 /// The training bar. Commands go to the worker through the [`Training`] context; the status
@@ -27,6 +28,34 @@ pub fn StatusBar(
         ..
     } = training;
     let max_iter = move || iters.with(|i| i.iter().copied().max().unwrap_or(0));
+    // What a screen reader hears: the state, and progress in tenths of the run, so that the
+    // polite live region speaks a dozen times per training, not twenty times a second.
+    let announced = Memo::new(move |_| {
+        let total = total_iters.get().max(1);
+        let done = max_iter();
+        let tenth = (10 * done / total).min(10);
+        let state = if !ready.get() {
+            "Starting the training worker"
+        } else if playing.get() {
+            "Training"
+        } else if done >= total {
+            "Training finished"
+        } else if done > 0 {
+            "Paused"
+        } else {
+            "Ready to train"
+        };
+        (state, tenth)
+    });
+    let announcement = move || {
+        let (state, tenth) = announced.get();
+        let total = total_iters.get_untracked();
+        format!(
+            "{state}: iteration {} of {}.",
+            chart_text::thousands(total * tenth / 10),
+            chart_text::thousands(total)
+        )
+    };
     view! {
         <section class="toolbar" aria-label="Training">
             <button data-testid="train" class="primary" disabled=move || playing.get() || !ready.get()
@@ -36,7 +65,8 @@ pub fn StatusBar(
             <button data-testid="pause" disabled=move || !playing.get() on:click=move |_| training.send(&Command::Pause)>"Pause"</button>
             <button data-testid="step" disabled=move || playing.get() || !ready.get() on:click=move |_| training.send(&Command::Step)>"Step"</button>
             <button data-testid="reset" disabled=move || !ready.get() on:click=move |_| on_reset.run(())>"Reset"</button>
-            <div class="status" data-testid="status" aria-live="polite">
+            <p class="sr-only" role="status" aria-live="polite" data-testid="status-announcement">{announcement}</p>
+            <div class="status" data-testid="status">
                 <span>"Iteration "<b data-testid="iteration">{max_iter}</b>" / "{total_iters}</span>
                 <span>{move || format!("{:.0} it/s", rate.get())}</span>
                 <span>{move || format!("{:.2} ms/it", ms_per_iter.get())}</span>

@@ -8,6 +8,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{MessageEvent, Worker};
 
+use crate::engine::meta::gradient_check::GradientCheck;
 use crate::experiment::backend_decision::CPU_LABEL;
 use crate::experiment::play::PlayReplay;
 use crate::experiment::protocol::{BanditEvaluation, Command, Event, FitCurves};
@@ -51,6 +52,8 @@ pub struct Training {
     pub bandit_eval: RwSignal<Option<BanditEvaluation>>,
     /// The latest replay of the policies on the student's bandit ("play it yourself").
     pub play_replay: RwSignal<Option<PlayReplay>>,
+    /// The latest gradient check: the run and what was measured.
+    pub gradient_check: RwSignal<Option<(usize, GradientCheck)>>,
     /// The training worker, once started.
     worker: StoredValue<Option<Worker>, LocalStorage>,
 }
@@ -77,6 +80,7 @@ impl Training {
             fit: RwSignal::new((Vec::new(), Vec::new())),
             bandit_eval: RwSignal::new(None),
             play_replay: RwSignal::new(None),
+            gradient_check: RwSignal::new(None),
             worker: StoredValue::new_local(None),
         }
     }
@@ -101,6 +105,7 @@ impl Training {
         self.notice.set(None);
         self.backend_notice.set(None);
         self.imported.set(None);
+        self.gradient_check.set(None);
         self.last_progress.set_value(None);
     }
 
@@ -125,6 +130,7 @@ impl Training {
             fit,
             bandit_eval,
             play_replay,
+            gradient_check,
             worker: _,
         } = *self;
         match event {
@@ -188,6 +194,7 @@ impl Training {
                     backend_notice.set(notice);
                 }
             }
+            Event::GradientCheck { run, report } => gradient_check.set(Some((run, report))),
             Event::Error { message } => error.set(Some(message)),
         }
     }

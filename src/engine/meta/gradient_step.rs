@@ -36,6 +36,16 @@ impl Learner {
     /// The meta-loss and meta-gradient (network, then rates, then decays) of the
     /// gradient-based meta-learners on `b`: exact second order, or first order for FOMAML.
     pub(super) fn meta_gradient(&self, b: &BatchTensors) -> Result<(f64, Vec<Vec<f64>>)> {
+        self.meta_gradient_of_order(b, self.spec.algo == Algo::Fomaml)
+    }
+
+    /// [`Self::meta_gradient`], exact or with the inner gradient detached (`first_order`; not
+    /// for the learned optimiser, whose reverse pass is always exact).
+    pub(super) fn meta_gradient_of_order(
+        &self,
+        b: &BatchTensors,
+        first_order: bool,
+    ) -> Result<(f64, Vec<Vec<f64>>)> {
         let s = &self.spec;
         let ts = self.params.tensors(s.precision.dtype(), &self.device)?;
         let n = self.net_len();
@@ -54,7 +64,6 @@ impl Learner {
             true => InnerLr::Scalar(s.inner_lr),
             false => InnerLr::PerParam(rest),
         };
-        let first_order = s.algo == Algo::Fomaml;
         let mg = maml::meta_gradient(
             &s.mlp,
             theta,

@@ -5,6 +5,7 @@ mod algo;
 pub mod baselines;
 pub mod cnp;
 pub mod eval;
+pub mod gradient_check;
 mod gradient_step;
 pub mod hypernet;
 pub mod maml;

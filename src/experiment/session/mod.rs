@@ -131,6 +131,10 @@ impl Session {
             (Command::ImportParams { bytes }, Session::Bandit(b)) => b.import_params(&bytes),
             (Command::Replay { seed }, Session::Bandit(b)) => b.replay(seed),
             (Command::Replay { .. }, Session::Sine(_)) => vec![],
+            (Command::CheckGradients { run }, Session::Sine(s)) => s.check_gradients(run),
+            (Command::CheckGradients { .. }, Session::Bandit(_)) => {
+                error("Check gradients is for the sine runs".into())
+            }
         }
     }
 

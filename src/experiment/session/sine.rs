@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::experiment::divergence::diverged_message;
 use crate::experiment::loss_log::LossLog;
 use crate::experiment::params_file::from_safetensors;
-use crate::experiment::protocol::{Event, FitRequest, MAX_RUNS};
+use crate::experiment::protocol::{Event, FitRequest, GRADIENT_CHECK_DIRECTIONS, MAX_RUNS};
 use crate::experiment::runner::Runner;
 use crate::experiment::schema::{Scope, SINE};
 use crate::experiment::session::{export_file, progress_event};
@@ -240,6 +240,21 @@ impl SineSession {
     ) -> Event {
         let iters = self.runs.iter().map(Runner::iter).collect();
         progress_event(iters, losses, validation, steps, elapsed_ms, self.playing)
+    }
+
+    /// Run `run`'s gradient check ([`Runner::check_gradients`]).
+    pub fn check_gradients(&self, run: usize) -> Vec<Event> {
+        let Some(runner) = self.runs.get(run) else {
+            return vec![Event::Error {
+                message: format!("Check gradients: there is no run {run}"),
+            }];
+        };
+        match runner.check_gradients(GRADIENT_CHECK_DIRECTIONS) {
+            Ok(report) => vec![Event::GradientCheck { run, report }],
+            Err(e) => vec![Event::Error {
+                message: e.to_string(),
+            }],
+        }
     }
 
     /// Every run's meta-parameters as a safetensors file.
