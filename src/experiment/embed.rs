@@ -38,10 +38,21 @@ impl Default for EmbedOptions {
     }
 }
 
-/// The controls of `family`'s settings panel: `(control name, label)`, in panel order.
+/// The controls of the charts of the sine view (beside the settings panel's).
+pub const SINE_VIEW_CONTROLS: [(&str, &str); 2] = [
+    ("fit-steps", "N steps (fit chart)"),
+    ("log-scale", "Log scale (meta-loss)"),
+];
+
+/// The controls of `family`'s settings panel and charts: `(control name, label)`, in page
+/// order.
 pub fn controls(family: Family) -> Vec<(&'static str, &'static str)> {
     match family {
-        Family::Sine => SINE.iter().map(|s| (s.control, s.label)).collect(),
+        Family::Sine => SINE
+            .iter()
+            .map(|s| (s.control, s.label))
+            .chain(SINE_VIEW_CONTROLS)
+            .collect(),
         Family::Bandit => BANDIT.iter().map(|s| (s.control, s.label)).collect(),
     }
 }

@@ -113,7 +113,7 @@ pub fn App() -> impl IntoView {
         .view
         .hide
         .iter()
-        .map(|n| format!(".control:has([data-testid=\"control-{n}\"]) {{ display: none; }}\n"))
+        .map(|n| format!(":is(.control, label.inline):has([data-testid=\"control-{n}\"]) {{ display: none; }}\n"))
         .collect();
     let apply_preset = Callback::new(move |q: String| {
         let (e, problems) = url::decode(&q);

@@ -181,15 +181,15 @@ pub fn FitChart(
 
     let show_table = RwSignal::new(false);
     // a support point typed in (keyboard users, exact values)
-    let typed_x = RwSignal::new(String::new());
-    let typed_y = RwSignal::new(String::new());
+    let typed_x = NodeRef::<html::Input>::new();
+    let typed_y = NodeRef::<html::Input>::new();
     let add_typed = move || {
         let (lo, hi) = input_range();
-        let parse = |text: String| text.trim().parse::<f64>().ok().filter(|v| v.is_finite());
-        match (
-            parse(typed_x.get_untracked()),
-            parse(typed_y.get_untracked()),
-        ) {
+        let parse = |input: NodeRef<html::Input>| {
+            let text = input.get_untracked().map(|i| i.value()).unwrap_or_default();
+            text.trim().parse::<f64>().ok().filter(|v| v.is_finite())
+        };
+        match (parse(typed_x), parse(typed_y)) {
             (Some(x), Some(y)) if (lo..=hi).contains(&x) && y.abs() <= charts::Y_MAX => {
                 if points.with_untracked(Vec::len) >= MAX_POINTS {
                     problem.set(Some(format!("support points: at most {MAX_POINTS}")));
@@ -263,7 +263,7 @@ pub fn FitChart(
                     .join(", ")
             });
             view! {
-                <table class="policies data-table" data-testid="fit-table">
+                <table class="policies data-table" data-testid="fit-table" tabindex="0">
                     <caption>{format!("Predictions after {} steps; support points: {}", steps.get(), if pts.is_empty() { "none".to_string() } else { pts })}</caption>
                     <thead><tr><th scope="col">"x"</th><th scope="col">"true y"</th>{header}</tr></thead>
                     <tbody>{rows}</tbody>
@@ -293,11 +293,9 @@ pub fn FitChart(
                 <span data-testid="point-count">{move || format!("{} points", points.with(Vec::len))}</span>
                 <span class="add-point">
                     <label class="inline">"x "<input type="number" step="0.1" data-testid="point-x" aria-label="x of a new support point"
-                        prop:value=move || typed_x.get() on:input=move |ev| typed_x.set(event_target_value(&ev))
-                        on:keydown=move |ev| if ev.key() == "Enter" { add_typed() } /></label>
+                        node_ref=typed_x on:keydown=move |ev| if ev.key() == "Enter" { add_typed() } /></label>
                     <label class="inline">"y "<input type="number" step="0.1" data-testid="point-y" aria-label="y of a new support point"
-                        prop:value=move || typed_y.get() on:input=move |ev| typed_y.set(event_target_value(&ev))
-                        on:keydown=move |ev| if ev.key() == "Enter" { add_typed() } /></label>
+                        node_ref=typed_y on:keydown=move |ev| if ev.key() == "Enter" { add_typed() } /></label>
                     <button data-testid="add-point" on:click=move |_| add_typed()>"Add point"</button>
                 </span>
                 <button class="small" data-testid="fit-table-toggle" aria-expanded=move || show_table.get().to_string()

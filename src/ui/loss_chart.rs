@@ -103,7 +103,7 @@ pub fn LossChart(
                 })
                 .collect_view();
             view! {
-                <table class="policies data-table" data-testid="loss-table">
+                <table class="policies data-table" data-testid="loss-table" tabindex="0">
                     <caption>"Validation loss after adaptation, by iteration"</caption>
                     <thead><tr><th scope="col">"Iteration"</th>{header}</tr></thead>
                     <tbody>{rows}</tbody>

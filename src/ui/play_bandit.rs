@@ -159,20 +159,6 @@ pub fn PlayBandit(
     let buttons = move || {
         (0..arm_count.get())
             .map(|a| {
-                let label = move || {
-                    game.with(|g| {
-                        let (n, sum) = g.arm_stats(a);
-                        let mut l = format!(
-                            "Pull arm {}: pulled {n} times, reward sum {}",
-                            a + 1,
-                            format_reward(sum)
-                        );
-                        if g.finished() {
-                            l.push_str(&format!(", true mean {:.2}", g.mean_of(a)));
-                        }
-                        l
-                    })
-                };
                 let stats = move || {
                     game.with(|g| {
                         let (n, sum) = g.arm_stats(a);
@@ -193,7 +179,7 @@ pub fn PlayBandit(
                 let best = move || game.with(|g| g.finished() && g.task().best_arm() == a);
                 view! {
                     <button class="arm" class:best=best data-testid=format!("play-arm-{a}") data-arm=a.to_string()
-                        aria-label=label disabled=move || finished.get() on:click=move |_| pull(a)>
+                        disabled=move || finished.get() on:click=move |_| pull(a)>
                         <span class="arm-name">
                             <span class="swatch" style=move || format!("background:{}", arm_css(a, arm_count.get()))></span>
                             {format!("Arm {}", a + 1)}
