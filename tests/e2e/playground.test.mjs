@@ -54,6 +54,7 @@ test('two runs train in a worker, charts draw, clicks add support points', async
   // click on the fit chart, in an empty spot near the top: a new support point, a new fit
   const count = async () => Number((await page.textContent('[data-testid="point-count"]')).split(' ')[0]);
   const n0 = await count();
+  await page.locator('[data-testid="fit-chart"]').scrollIntoViewIfNeeded();
   const box = await page.locator('[data-testid="fit-chart"]').boundingBox();
   await page.mouse.click(box.x + box.width * 0.52, box.y + box.height * 0.12);
   await page.waitForFunction((n) => Number(document.querySelector('[data-testid="point-count"]').textContent.split(' ')[0]) === n + 1, n0);
