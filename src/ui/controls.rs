@@ -20,6 +20,19 @@ pub fn algo_label(a: Algo) -> &'static str {
         .map_or("?", |c| c.1)
 }
 
+/// Each run's name with its line pattern ("MAML (solid)"), as the charts' text alternatives
+/// and data tables name them.
+pub fn run_names(runs: &[Config]) -> Vec<String> {
+    runs.iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let pattern = crate::experiment::palette::RUN_PATTERN_NAMES
+                [i % crate::experiment::palette::RUN_PATTERN_NAMES.len()];
+            format!("{} ({pattern})", algo_label(c.algo))
+        })
+        .collect()
+}
+
 /// A human name for a backend choice (the schema's label).
 pub fn backend_label(b: Backend) -> &'static str {
     sine::BACKENDS

@@ -6,13 +6,12 @@ use leptos::prelude::*;
 use web_sys::MouseEvent;
 
 use super::charts::{self, PlotArea};
-use super::controls::algo_label;
+use super::controls::run_names;
 use super::training::Training;
 use crate::engine::rng::{rng, Stream};
 use crate::engine::tasks::{RegressionFamily, SineTask, TaskFamily};
 use crate::experiment::chart_text;
 use crate::experiment::config::{Config, TaskKind};
-use crate::experiment::palette::RUN_PATTERN_NAMES;
 use crate::experiment::protocol::FitRequest;
 use crate::experiment::state::ViewState;
 use crate::experiment::url::MAX_POINTS;
@@ -213,14 +212,7 @@ pub fn FitChart(
         let t = task.get();
         grid.iter().map(|&x| family.target(&t, x)).collect()
     };
-    let names = move || {
-        runs.with(|r| {
-            r.iter()
-                .enumerate()
-                .map(|(i, c)| format!("{} ({})", algo_label(c.algo), RUN_PATTERN_NAMES[i % 4]))
-                .collect::<Vec<_>>()
-        })
-    };
+    let names = move || runs.with(|r| run_names(r));
     let summary = move || {
         let names = names();
         let names: Vec<&str> = names.iter().map(String::as_str).collect();

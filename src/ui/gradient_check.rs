@@ -9,14 +9,6 @@ use crate::engine::meta::Algo;
 use crate::experiment::config::Config;
 use crate::experiment::protocol::Command;
 
-/// True for the learners whose meta-gradient goes through an inner loop.
-fn checkable(algo: Algo) -> bool {
-    matches!(
-        algo,
-        Algo::Maml | Algo::Fomaml | Algo::MetaSgd | Algo::MetaSgdMomentum
-    )
-}
-
 /// The button and the last result for the selected run.
 #[component]
 pub fn GradientCheckPanel(
@@ -27,7 +19,7 @@ pub fn GradientCheckPanel(
 ) -> impl IntoView {
     let training: Training = expect_context();
     let algo = move || runs.with(|r| r.get(selected.get()).map(|c| c.algo));
-    let can_check = move || algo().is_some_and(checkable);
+    let can_check = move || algo().is_some_and(Algo::has_inner_loop_gradient);
     let result = move || {
         let (run, report) = training.gradient_check.get()?;
         let rows = report

@@ -5,11 +5,10 @@ use leptos::html;
 use leptos::prelude::*;
 
 use super::charts::{self, LossSeries};
-use super::controls::algo_label;
+use super::controls::run_names;
 use super::training::Training;
 use crate::experiment::chart_text;
 use crate::experiment::config::Config;
-use crate::experiment::palette::RUN_PATTERN_NAMES;
 
 /// Rows of the data table at most (the latest).
 const MAX_TABLE_ROWS: usize = 200;
@@ -70,14 +69,7 @@ pub fn LossChart(
         }
     });
     let show_table = RwSignal::new(false);
-    let names = move || {
-        runs.with(|r| {
-            r.iter()
-                .enumerate()
-                .map(|(i, c)| format!("{} ({})", algo_label(c.algo), RUN_PATTERN_NAMES[i % 4]))
-                .collect::<Vec<_>>()
-        })
-    };
+    let names = move || runs.with(|r| run_names(r));
     let summary = move || {
         let names = names();
         let names: Vec<&str> = names.iter().map(String::as_str).collect();

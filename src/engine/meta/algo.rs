@@ -70,6 +70,15 @@ impl Algo {
         matches!(self, Algo::MetaSgd | Algo::MetaSgdMomentum)
     }
 
+    /// True for the learners whose meta-gradient goes through an inner loop (what "Check
+    /// gradients" checks): MAML, first-order MAML, Meta-SGD, the learned optimiser.
+    pub fn has_inner_loop_gradient(self) -> bool {
+        matches!(
+            self,
+            Algo::Maml | Algo::Fomaml | Algo::MetaSgd | Algo::MetaSgdMomentum
+        )
+    }
+
     /// True for the learners the WebGPU backend has kernels for (all but the model-based ones
     /// and the learned optimiser, which train on the CPU).
     pub fn has_gpu_kernels(self) -> bool {

@@ -58,15 +58,17 @@ impl Learner {
         rng: &mut Rng,
     ) -> Result<GradientCheck> {
         let algo = self.spec.algo;
-        let exact_algo = match algo {
-            Algo::Maml | Algo::Fomaml => Algo::Maml,
-            Algo::MetaSgd | Algo::MetaSgdMomentum => algo,
-            other => {
-                return Err(Error::Msg(format!(
-                    "Check gradients applies to MAML, first-order MAML, Meta-SGD and the learned optimiser, whose meta-gradient goes through the inner loop; {} has none to check",
-                    other.name()
-                )))
-            }
+        if !algo.has_inner_loop_gradient() {
+            return Err(Error::Msg(format!(
+                "Check gradients applies to MAML, first-order MAML, Meta-SGD and the learned optimiser, whose meta-gradient goes through the inner loop; {} has none to check",
+                algo.name()
+            )));
+        }
+        // first-order MAML is checked against MAML's exact gradient
+        let exact_algo = if algo == Algo::Fomaml {
+            Algo::Maml
+        } else {
+            algo
         };
         let mut exact = self.clone();
         exact.spec.precision = Precision::F64;
