@@ -107,6 +107,7 @@ fn sine_experiment() -> impl Strategy<Value = Experiment> {
                     )),
                     any::<bool>(),
                     any::<bool>(),
+                    prop::option::of(1usize..=4),
                 ),
             )
         })
@@ -118,7 +119,7 @@ fn sine_experiment() -> impl Strategy<Value = Experiment> {
                 task_index,
                 pts,
                 (embed, autoplay, hide),
-                (lesson, text, controls),
+                (lesson, text, controls, workers),
             )| Experiment {
                 family: Family::Sine,
                 runs,
@@ -140,6 +141,7 @@ fn sine_experiment() -> impl Strategy<Value = Experiment> {
                     lesson,
                     text,
                     controls,
+                    workers,
                 },
             },
         )
@@ -366,4 +368,26 @@ fn a_link_reads_back_what_the_page_writes() {
     assert_eq!(problems, Vec::<String>::new());
     assert_eq!(b.bandit.backend, Backend::WebGpu);
     assert!(encode(&b).contains("&backend=webgpu"), "{}", encode(&b));
+}
+
+#[test]
+fn the_workers_key_pins_the_training_workers_within_1_to_4() {
+    let (e, problems) = decode("v=1&task=sine&workers=2");
+    assert_eq!(
+        (e.view.workers, problems.len()),
+        (Some(2), 0),
+        "{problems:?}"
+    );
+    assert!(encode(&e).contains("workers=2"));
+    for bad in ["0", "5", "two", "-1", "99999999999999999999"] {
+        let (e, problems) = decode(&format!("v=1&task=sine&workers={bad}"));
+        assert_eq!(e.view.workers, None, "{bad}");
+        assert!(
+            problems.len() == 1
+                && problems[0].contains("`workers`")
+                && problems[0].contains("1 to 4"),
+            "{bad}: {problems:?}"
+        );
+    }
+    assert!(!encode(&decode("v=1&task=sine").0).contains("workers"));
 }

@@ -24,6 +24,7 @@ pub mod session;
 pub mod state;
 pub mod url;
 pub mod url_view;
+pub mod worker_pool;
 
 pub use backend::{Backend, Trial};
 pub use bandit_agent::{AgentAlgo, AgentLearner};

@@ -16,13 +16,28 @@ pub const MAX_FILE_BYTES: usize = 16 << 20;
 
 /// The file of `runs`' parameters, with `metadata`.
 pub fn to_safetensors(runs: &[&ParamSet], metadata: HashMap<String, String>) -> Result<Vec<u8>> {
+    let numbered: Vec<(usize, &ParamSet)> = runs.iter().copied().enumerate().collect();
+    to_safetensors_numbered(&numbered, metadata)
+}
+
+/// The file of some runs' parameters, each under its number in the experiment (`run<number>.`).
+pub fn to_safetensors_numbered(
+    runs: &[(usize, &ParamSet)],
+    metadata: HashMap<String, String>,
+) -> Result<Vec<u8>> {
     let mut buffers = Vec::new();
-    for (i, params) in runs.iter().enumerate() {
+    for (i, params) in runs {
         for ((name, shape), values) in params.names.iter().zip(&params.shapes).zip(&params.values) {
             let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
             buffers.push((format!("run{i}.{name}"), Dtype::F64, shape.clone(), bytes));
         }
     }
+    serialize(&buffers, metadata)
+}
+
+type Buffer = (String, Dtype, Vec<usize>, Vec<u8>);
+
+fn serialize(buffers: &[Buffer], metadata: HashMap<String, String>) -> Result<Vec<u8>> {
     let views = buffers
         .iter()
         .map(|(name, dtype, shape, data)| {
@@ -34,6 +49,37 @@ pub fn to_safetensors(runs: &[&ParamSet], metadata: HashMap<String, String>) -> 
         .map_err(|e| Error::Msg(format!("cannot write the parameter file: {e}")))
 }
 
+/// One file of the tensors of `files` (the parts written by the workers of one experiment,
+/// [`crate::experiment::worker_pool`]), with the first file's metadata. Refuses a tensor
+/// name given twice.
+pub fn merge(files: &[Vec<u8>]) -> Result<Vec<u8>> {
+    let mut buffers: Vec<Buffer> = Vec::new();
+    let mut metadata = HashMap::new();
+    for (i, bytes) in files.iter().enumerate() {
+        let (_, header) = SafeTensors::read_metadata(bytes)
+            .map_err(|e| Error::Msg(format!("cannot merge the parameter files: {e}")))?;
+        if i == 0 {
+            metadata = header.metadata().clone().unwrap_or_default();
+        }
+        let file = SafeTensors::deserialize(bytes)
+            .map_err(|e| Error::Msg(format!("cannot merge the parameter files: {e}")))?;
+        for (name, view) in file.tensors() {
+            if buffers.iter().any(|b| b.0 == name) {
+                return Err(Error::Msg(format!(
+                    "cannot merge the parameter files: `{name}` is in two of them"
+                )));
+            }
+            buffers.push((
+                name,
+                view.dtype(),
+                view.shape().to_vec(),
+                view.data().to_vec(),
+            ));
+        }
+    }
+    serialize(&buffers, metadata)
+}
+
 fn bad(message: String) -> Error {
     Error::Msg(format!("parameter file rejected: {message}"))
 }
@@ -41,6 +87,18 @@ fn bad(message: String) -> Error {
 /// Reads a file written by [`to_safetensors`] for runs shaped as `expected` (names and shapes
 /// of each run's parameters); returns the parameters per run.
 pub fn from_safetensors(bytes: &[u8], expected: &[&ParamSet]) -> Result<Vec<ParamSet>> {
+    let numbered: Vec<(usize, &ParamSet)> = expected.iter().copied().enumerate().collect();
+    from_safetensors_numbered(bytes, &numbered, expected.len())
+}
+
+/// Reads the runs `expected` (each under its number in the experiment) from a file of an
+/// experiment of `total` runs: the tensors of its other runs (trained by other workers) are
+/// skipped, anything else is refused as in [`from_safetensors`].
+pub fn from_safetensors_numbered(
+    bytes: &[u8],
+    expected: &[(usize, &ParamSet)],
+    total: usize,
+) -> Result<Vec<ParamSet>> {
     if bytes.len() > MAX_FILE_BYTES {
         return Err(bad(format!(
             "{} bytes; at most {MAX_FILE_BYTES} are accepted",
@@ -51,7 +109,7 @@ pub fn from_safetensors(bytes: &[u8], expected: &[&ParamSet]) -> Result<Vec<Para
         .map_err(|e| bad(format!("not a safetensors file ({e})")))?;
     let mut wanted: Vec<String> = Vec::new();
     let mut out = Vec::with_capacity(expected.len());
-    for (i, params) in expected.iter().enumerate() {
+    for &(i, params) in expected {
         let mut set = ParamSet::new();
         for (name, shape) in params.names.iter().zip(&params.shapes) {
             let key = format!("run{i}.{name}");
@@ -96,13 +154,22 @@ pub fn from_safetensors(bytes: &[u8], expected: &[&ParamSet]) -> Result<Vec<Para
     if let Some(extra) = file
         .names()
         .into_iter()
-        .find(|n| !wanted.iter().any(|w| w == *n))
+        .find(|n| !wanted.iter().any(|w| w == *n) && !of_other_run(n, expected, total))
     {
         return Err(bad(format!(
             "tensor `{extra}` does not belong to the current runs"
         )));
     }
     Ok(out)
+}
+
+/// True when tensor `name` is `run<j>.…` of one of the experiment's runs not in `expected`.
+fn of_other_run(name: &str, expected: &[(usize, &ParamSet)], total: usize) -> bool {
+    let number = name
+        .strip_prefix("run")
+        .and_then(|rest| rest.split_once('.'))
+        .and_then(|(j, _)| j.parse::<usize>().ok());
+    number.is_some_and(|j| j < total && expected.iter().all(|(i, _)| *i != j))
 }
 
 #[cfg(test)]

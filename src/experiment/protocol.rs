@@ -59,6 +59,25 @@ pub enum Command {
         /// The play seed ([`crate::experiment::play`]).
         seed: u64,
     },
+    /// Start over with part of the sine runs of an experiment spread over several workers
+    /// ([`crate::experiment::worker_pool`]): these runs, numbered as in the experiment.
+    ConfigureShard {
+        /// One configuration per run of this worker.
+        runs: Vec<Config>,
+        /// Which of the experiment's runs they are.
+        shard: Shard,
+    },
+    /// Forget the experiment (a worker the next experiment does not need).
+    Clear,
+    /// The first half of an import spread over several workers: check a parameter file
+    /// against this worker's runs and keep it; answered with [`Event::ImportChecked`] or an
+    /// error. Nothing changes until [`Command::CommitImport`].
+    CheckImport {
+        /// The file's bytes.
+        bytes: Vec<u8>,
+    },
+    /// Load the file kept by [`Command::CheckImport`] (sent once every worker accepted it).
+    CommitImport,
     /// "Check gradients" for sine run `run`; answered with [`Event::GradientCheck`] (or an
     /// error naming why the run has no meta-gradient to check).
     CheckGradients {
@@ -67,11 +86,31 @@ pub enum Command {
     },
 }
 
+/// The runs of one worker, when an experiment's sine runs are spread over several: their
+/// numbers in the experiment (run `numbers[i]` is the worker's `i`-th) out of `total`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    /// The experiment's run numbers of this worker's runs, in its order.
+    pub numbers: Vec<usize>,
+    /// Runs in the whole experiment.
+    pub total: usize,
+}
+
+impl Shard {
+    /// All `n` runs in one worker.
+    pub fn whole(n: usize) -> Self {
+        Self {
+            numbers: (0..n).collect(),
+            total: n,
+        }
+    }
+}
+
 /// Random directions of a gradient check.
 pub const GRADIENT_CHECK_DIRECTIONS: usize = 3;
 
 /// Predictions of one run on the fit chart's grid.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FitCurves {
     /// Before adaptation.
     pub before: Vec<f64>,
@@ -128,6 +167,8 @@ pub enum Event {
         /// safetensors bytes.
         bytes: Vec<u8>,
     },
+    /// [`Command::CheckImport`] accepted the file (it waits for [`Command::CommitImport`]).
+    ImportChecked,
     /// An import succeeded; the message says what was loaded.
     Imported {
         /// Human-readable summary.

@@ -39,6 +39,9 @@ pub struct ViewState {
     pub text: bool,
     /// Embed mode with the settings panel (`controls=1`; its controls but those of `hide`).
     pub controls: bool,
+    /// Training workers (`workers=`, 1..=4); `None`: one per run as the machine's cores allow
+    /// ([`crate::experiment::worker_pool::workers_for`]).
+    pub workers: Option<usize>,
 }
 
 impl Default for ViewState {
@@ -55,6 +58,7 @@ impl Default for ViewState {
             lesson: None,
             text: true,
             controls: false,
+            workers: None,
         }
     }
 }

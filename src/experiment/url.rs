@@ -71,6 +71,9 @@ pub fn encode(e: &Experiment) -> String {
     if e.view.controls {
         parts.push(("controls".into(), "1".into()));
     }
+    if let Some(n) = e.view.workers {
+        parts.push(("workers".into(), n.to_string()));
+    }
     // the version that writes the link, so a reader knows what made it
     parts.push(("app".into(), env!("CARGO_PKG_VERSION").into()));
     parts
@@ -118,7 +121,7 @@ pub fn decode(query: &str) -> (Experiment, Vec<String>) {
         }
     }
     let mut used: Vec<&str> = VIEW_KEYS.to_vec();
-    used.extend(["hide", "app", "lesson", "text", "controls"]);
+    used.extend(["hide", "app", "lesson", "text", "controls", "workers"]);
     if let Some(v) = pairs.get("app") {
         let ok = !v.is_empty()
             && v.len() <= 32
@@ -190,6 +193,15 @@ pub fn decode(query: &str) -> (Experiment, Vec<String>) {
             problems.push(format!("`controls`: {m}; accepted 0 or 1"));
             false
         });
+    }
+    if let Some(v) = pairs.get("workers") {
+        match v.trim().parse::<usize>() {
+            Ok(n) if (1..=MAX_RUNS).contains(&n) => e.view.workers = Some(n),
+            _ => problems.push(format!(
+                "`workers` (training workers): '{}' is not a whole number from 1 to {MAX_RUNS}; using one per run as the cores allow",
+                shorten(v)
+            )),
+        }
     }
     if let Some(v) = pairs.get("hide") {
         e.view.hide = v

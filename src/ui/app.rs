@@ -17,6 +17,7 @@ use crate::experiment::lessons::Lesson;
 use crate::experiment::protocol::Command;
 use crate::experiment::state::{Experiment, Family, ViewState};
 use crate::experiment::url;
+use crate::experiment::worker_pool::workers_for;
 
 /// The whole page.
 #[component]
@@ -52,7 +53,9 @@ pub fn App() -> impl IntoView {
     // What the training worker reports, for every component below; and the worker itself.
     let training = Training::new();
     provide_context(training);
-    training.start_worker();
+    // one worker per run where the cores allow (`workers=` in the link pins the number)
+    let cores = window().navigator().hardware_concurrency() as usize;
+    training.start_workers(initial.view.workers.unwrap_or_else(|| workers_for(cores)));
     let Training {
         error,
         ready,
@@ -98,6 +101,7 @@ pub fn App() -> impl IntoView {
             lesson: lesson.map(|l| l.id.to_string()),
             text,
             controls: false,
+            workers: initial.view.workers,
         },
     });
     let query = Memo::new(move |_| url::encode(&experiment.get()));

@@ -48,7 +48,7 @@ pub fn GradientCheckPanel(
                     <b data-testid="gradient-check-exact">{format!("{:.1e}", report.exact_error)}</b>
                     " of ‖g‖; "<span data-testid="gradient-check-gap">{gap}</span>"."
                 </p>
-                <table class="policies">
+                <table class="policies grad-table">
                     <caption>"Directional derivatives along random unit directions d"</caption>
                     <thead><tr><th>"d"</th><th>"exact g·d"</th><th>"finite difference"</th><th>"first-order g₁·d"</th></tr></thead>
                     <tbody>{rows}</tbody>

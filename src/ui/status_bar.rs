@@ -25,6 +25,7 @@ pub fn StatusBar(
         elapsed_ms,
         worker_memory,
         backend_label,
+        busy_workers,
         ..
     } = training;
     let max_iter = move || iters.with(|i| i.iter().copied().max().unwrap_or(0));
@@ -71,7 +72,9 @@ pub fn StatusBar(
                 <span>{move || format!("{:.0} it/s", rate.get())}</span>
                 <span>{move || format!("{:.2} ms/it", ms_per_iter.get())}</span>
                 <span>{move || format!("{:.1} s", elapsed_ms.get() / 1e3)}</span>
-                <span data-testid="memory" title="wasm memory of the training worker">{move || format!("{:.1} MB", worker_memory.get() / 1e6)}</span>
+                <span data-testid="workers" title="the runs train in parallel, one worker each where the cores allow" hidden=move || busy_workers.get() < 2>
+                    {move || format!("{} workers", busy_workers.get())}</span>
+                <span data-testid="memory" title="wasm memory of the training workers">{move || format!("{:.1} MB", worker_memory.get() / 1e6)}</span>
                 <span class="backend" data-testid="backend" title="where the runs train">{move || backend_label.get()}</span>
                 <span>{move || if !ready.get() { "starting…" } else if playing.get() { "training" } else { "paused" }}</span>
             </div>

@@ -1,7 +1,9 @@
-//! What the training worker reports, as signals, and the worker itself: the page starts the
-//! worker once, provides the [`Training`] handle as context, and applies every [`Event`] the
-//! worker sends here; components take the handle with `expect_context::<Training>()`, read its
-//! signals and [`Training::send`] commands.
+//! What the training workers report, as signals, and the workers themselves: the page starts
+//! them once, provides the [`Training`] handle as context, and applies every [`Event`] they
+//! send here; components take the handle with `expect_context::<Training>()`, read its
+//! signals and [`Training::send`] commands. The runs of a comparison are spread over the
+//! workers by a [`WorkerPool`], which also merges what they answer into the events of one
+//! experiment.
 
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
@@ -12,6 +14,7 @@ use crate::engine::meta::gradient_check::GradientCheck;
 use crate::experiment::backend_decision::CPU_LABEL;
 use crate::experiment::play::PlayReplay;
 use crate::experiment::protocol::{BanditEvaluation, Command, Event, FitCurves};
+use crate::experiment::worker_pool::WorkerPool;
 
 /// The training state shown by the page, and the worker (all `Copy` handles).
 #[derive(Clone, Copy)]
@@ -54,8 +57,12 @@ pub struct Training {
     pub play_replay: RwSignal<Option<PlayReplay>>,
     /// The latest gradient check: the run and what was measured.
     pub gradient_check: RwSignal<Option<(usize, GradientCheck)>>,
-    /// The training worker, once started.
-    worker: StoredValue<Option<Worker>, LocalStorage>,
+    /// Workers training the current experiment (the status bar says when more than one).
+    pub busy_workers: RwSignal<usize>,
+    /// The training workers, once started.
+    workers: StoredValue<Vec<Worker>, LocalStorage>,
+    /// Which runs each worker trains, and the merging of their events.
+    pool: StoredValue<WorkerPool>,
 }
 
 impl Training {
@@ -81,17 +88,40 @@ impl Training {
             bandit_eval: RwSignal::new(None),
             play_replay: RwSignal::new(None),
             gradient_check: RwSignal::new(None),
-            worker: StoredValue::new_local(None),
+            busy_workers: RwSignal::new(1),
+            workers: StoredValue::new_local(Vec::new()),
+            pool: StoredValue::new(WorkerPool::new(1)),
         }
     }
 
-    /// Sends `command` to the worker (nothing when it did not start: the banner says why).
+    /// Sends `command` to the workers that need it (nothing when they did not start: the
+    /// banner says why).
     pub fn send(&self, command: &Command) {
-        self.worker.with_value(|w| {
-            if let (Some(w), Ok(v)) = (w, serde_wasm_bindgen::to_value(command)) {
-                let _ = w.post_message(&v);
+        let routed = self
+            .pool
+            .try_update_value(|p| (p.route(command.clone()), p.busy_workers()));
+        if let Some((routed, busy)) = routed {
+            self.busy_workers.set(busy);
+            self.post(routed);
+        }
+    }
+
+    fn post(&self, routed: Vec<(usize, Command)>) {
+        self.workers.with_value(|workers| {
+            for (w, command) in routed {
+                if let (Some(w), Ok(v)) = (workers.get(w), serde_wasm_bindgen::to_value(&command)) {
+                    let _ = w.post_message(&v);
+                }
             }
         });
+    }
+
+    /// Takes in an event of worker `w` (through the pool, which may answer with commands).
+    fn receive(&self, w: usize, event: Event) {
+        if let Some((events, commands)) = self.pool.try_update_value(|p| p.take(w, event)) {
+            events.into_iter().for_each(|e| self.apply(e));
+            self.post(commands);
+        }
     }
 
     /// Forgets the previous experiment's progress and notices (before a new `Configure`).
@@ -131,7 +161,9 @@ impl Training {
             bandit_eval,
             play_replay,
             gradient_check,
-            worker: _,
+            busy_workers: _,
+            workers: _,
+            pool: _,
         } = *self;
         match event {
             Event::Ready => ready.set(true),
@@ -196,44 +228,52 @@ impl Training {
             }
             Event::GradientCheck { run, report } => gradient_check.set(Some((run, report))),
             Event::Error { message } => error.set(Some(message)),
+            // the pool takes the first step of a spread import itself
+            Event::ImportChecked => {}
         }
     }
 
-    /// Starts the training worker (`worker_loader.js`, built by Trunk) and routes its events
-    /// here; a failure to start it goes to the error banner.
-    pub fn start_worker(&self) {
+    /// Starts `count` training workers (`worker_loader.js`, built by Trunk) and routes their
+    /// events here; a failure to start one goes to the error banner.
+    pub fn start_workers(&self, count: usize) {
         let state = *self;
-        let worker = match Worker::new("./worker_loader.js") {
-            Ok(w) => {
-                let on_message =
-                    Closure::<dyn FnMut(MessageEvent)>::new(move |msg: MessageEvent| {
-                        match serde_wasm_bindgen::from_value::<Vec<Event>>(msg.data()) {
-                            Ok(events) => events.into_iter().for_each(|e| state.apply(e)),
-                            Err(e) => state
+        let pool = WorkerPool::new(count);
+        let mut workers = Vec::new();
+        for w in 0..pool.len() {
+            match Worker::new("./worker_loader.js") {
+                Ok(worker) => {
+                    let on_message =
+                        Closure::<dyn FnMut(MessageEvent)>::new(move |msg: MessageEvent| {
+                            match serde_wasm_bindgen::from_value::<Vec<Event>>(msg.data()) {
+                                Ok(events) => events.into_iter().for_each(|e| state.receive(w, e)),
+                                Err(e) => state
+                                    .error
+                                    .set(Some(format!("unreadable message from the worker: {e}"))),
+                            }
+                        });
+                    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+                    on_message.forget();
+                    let on_error = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(
+                        move |e: web_sys::ErrorEvent| {
+                            state
                                 .error
-                                .set(Some(format!("unreadable message from the worker: {e}"))),
-                        }
-                    });
-                w.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-                on_message.forget();
-                let on_error = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(
-                    move |e: web_sys::ErrorEvent| {
-                        state
-                            .error
-                            .set(Some(format!("the training worker failed: {}", e.message())));
-                    },
-                );
-                w.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-                on_error.forget();
-                Some(w)
+                                .set(Some(format!("the training worker failed: {}", e.message())));
+                        },
+                    );
+                    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+                    on_error.forget();
+                    workers.push(worker);
+                }
+                Err(e) => {
+                    self.error
+                        .set(Some(format!("cannot start the training worker: {e:?}")));
+                    break;
+                }
             }
-            Err(e) => {
-                self.error
-                    .set(Some(format!("cannot start the training worker: {e:?}")));
-                None
-            }
-        };
-        self.worker.set_value(worker);
+        }
+        // the pool waits for every worker it has: as many as started
+        self.pool.set_value(WorkerPool::new(workers.len().max(1)));
+        self.workers.set_value(workers);
     }
 }
 

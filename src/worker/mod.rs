@@ -193,7 +193,9 @@ fn settle(state: &Shared) {
 fn run_command(state: &Shared, command: Command) {
     let configure = matches!(
         command,
-        Command::Configure { .. } | Command::ConfigureBandit { .. }
+        Command::Configure { .. }
+            | Command::ConfigureShard { .. }
+            | Command::ConfigureBandit { .. }
     );
     if matches!(command, Command::Step) && state.borrow().session.on_gpu() {
         let events = state.borrow_mut().session.handle(Command::Pause);

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::engine::params::ParamSet;
-use crate::experiment::params_file::to_safetensors;
+use crate::experiment::params_file::to_safetensors_numbered;
 use crate::experiment::protocol::{Command, Event};
 
 mod bandit;
@@ -31,7 +31,7 @@ pub enum Session {
     #[default]
     Idle,
     /// Up to four sine runs side by side.
-    Sine(SineSession),
+    Sine(Box<SineSession>),
     /// A bandit experiment.
     Bandit(Box<BanditSession>),
 }
@@ -98,11 +98,24 @@ impl Session {
         match (command, &mut *self) {
             (Command::Configure { runs }, _) => match SineSession::new(runs) {
                 Ok((s, events)) => {
-                    *self = Session::Sine(s);
+                    *self = Session::Sine(Box::new(s));
                     events
                 }
                 Err(message) => error(message),
             },
+            (Command::ConfigureShard { runs, shard }, _) => {
+                match SineSession::new_shard(runs, shard) {
+                    Ok((s, events)) => {
+                        *self = Session::Sine(Box::new(s));
+                        events
+                    }
+                    Err(message) => error(message),
+                }
+            }
+            (Command::Clear, _) => {
+                *self = Session::Idle;
+                vec![]
+            }
             (Command::ConfigureBandit { config }, _) => match BanditSession::new(config) {
                 Ok((b, events)) => {
                     *self = Session::Bandit(Box::new(b));
@@ -129,6 +142,11 @@ impl Session {
             (Command::ExportParams { link }, Session::Bandit(b)) => b.export_params(link),
             (Command::ImportParams { bytes }, Session::Sine(s)) => s.import_params(&bytes),
             (Command::ImportParams { bytes }, Session::Bandit(b)) => b.import_params(&bytes),
+            (Command::CheckImport { bytes }, Session::Sine(s)) => s.check_import(&bytes),
+            (Command::CommitImport, Session::Sine(s)) => s.commit_import(),
+            (Command::CheckImport { .. } | Command::CommitImport, Session::Bandit(_)) => {
+                error("a parameter import in two steps is for sine runs spread over workers".into())
+            }
             (Command::Replay { seed }, Session::Bandit(b)) => b.replay(seed),
             (Command::Replay { .. }, Session::Sine(_)) => vec![],
             (Command::CheckGradients { run }, Session::Sine(s)) => s.check_gradients(run),
@@ -190,12 +208,18 @@ pub(crate) fn progress_event(
 
 /// The meta-parameters file of `runs`, with the experiment's `link` in its metadata.
 pub(crate) fn export_file(runs: &[&ParamSet], link: String) -> Vec<Event> {
+    let numbered: Vec<(usize, &ParamSet)> = runs.iter().copied().enumerate().collect();
+    export_file_numbered(&numbered, link)
+}
+
+/// [`export_file`] of runs under their numbers in the experiment.
+pub(crate) fn export_file_numbered(runs: &[(usize, &ParamSet)], link: String) -> Vec<Event> {
     let metadata = HashMap::from([
         ("app".to_string(), "metaplay".to_string()),
         ("version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
         ("link".to_string(), link),
     ]);
-    match to_safetensors(runs, metadata) {
+    match to_safetensors_numbered(runs, metadata) {
         Ok(bytes) => vec![Event::ParamsFile { bytes }],
         Err(e) => vec![Event::Error {
             message: e.to_string(),

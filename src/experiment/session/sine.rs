@@ -7,11 +7,11 @@ use crate::engine::tasks::{RegressionBatch, RegressionFamily};
 use crate::error::Error;
 use crate::experiment::divergence::diverged_message;
 use crate::experiment::loss_log::LossLog;
-use crate::experiment::params_file::from_safetensors;
-use crate::experiment::protocol::{Event, FitRequest, GRADIENT_CHECK_DIRECTIONS, MAX_RUNS};
+use crate::experiment::params_file::from_safetensors_numbered;
+use crate::experiment::protocol::{Event, FitRequest, Shard, GRADIENT_CHECK_DIRECTIONS, MAX_RUNS};
 use crate::experiment::runner::Runner;
 use crate::experiment::schema::{Scope, SINE};
-use crate::experiment::session::{export_file, progress_event};
+use crate::experiment::session::{export_file_numbered, progress_event};
 use crate::experiment::Config;
 
 /// Validation tasks per run (post-adaptation MSE shown beside the meta-loss).
@@ -35,6 +35,10 @@ pub struct SineSession {
     pub(super) logs: Vec<LossLog>,
     /// When training last redrew the fit curves (by the chunk's clock).
     fit_shown_at: Option<f64>,
+    /// Which of the experiment's runs these are (all of them unless spread over workers).
+    pub(super) shard: Shard,
+    /// A parameter file checked by [`SineSession::check_import`], waiting for its commit.
+    staged: Option<Vec<ParamSet>>,
     /// Iterations per run in the next GPU chunk (adapted to the measured speed).
     #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
     pub(super) gpu_chunk: usize,
@@ -58,6 +62,23 @@ impl SineSession {
     /// The runs of `configs` (1..=[`MAX_RUNS`], agreeing on the experiment-level settings),
     /// paused at iteration 0, and the first progress event.
     pub fn new(configs: Vec<Config>) -> Result<(Self, Vec<Event>), String> {
+        let shard = Shard::whole(configs.len());
+        Self::new_shard(configs, shard)
+    }
+
+    /// Like [`SineSession::new`] for part of an experiment's runs: they are run
+    /// `shard.numbers[i]` of `shard.total` in messages, events and parameter files.
+    pub fn new_shard(configs: Vec<Config>, shard: Shard) -> Result<(Self, Vec<Event>), String> {
+        let numbers_ok = shard.numbers.len() == configs.len()
+            && shard.total <= MAX_RUNS
+            && shard.numbers.iter().all(|&n| n < shard.total)
+            && (1..shard.numbers.len()).all(|i| !shard.numbers[..i].contains(&shard.numbers[i]));
+        if !numbers_ok {
+            return Err(format!(
+                "runs {:?} of {}: each a different number below the total (at most {MAX_RUNS}), one per configuration",
+                shard.numbers, shard.total
+            ));
+        }
         if configs.is_empty() || configs.len() > MAX_RUNS {
             return Err(format!(
                 "runs: {} given, accepted 1..={MAX_RUNS}",
@@ -88,6 +109,8 @@ impl SineSession {
             fit: None,
             logs: vec![LossLog::default(); n],
             fit_shown_at: None,
+            shard,
+            staged: None,
             gpu_chunk: 0,
         };
         let events = vec![session.progress(vec![], vec![], 0, 0.0)];
@@ -186,7 +209,8 @@ impl SineSession {
                     Err(e) => {
                         self.stopped[i] = true;
                         let message = self.diverged_message(i, &e);
-                        events.push(Event::Diverged { run: i, message });
+                        let run = self.shard.numbers[i];
+                        events.push(Event::Diverged { run, message });
                     }
                 }
             }
@@ -227,7 +251,8 @@ impl SineSession {
     }
 
     pub(super) fn diverged_message(&self, i: usize, e: &Error) -> String {
-        let who = format!("run {} ({})", i + 1, self.runs[i].config().algo.name());
+        let number = self.shard.numbers[i] + 1;
+        let who = format!("run {number} ({})", self.runs[i].config().algo.name());
         diverged_message(&who, "meta-loss", e)
     }
 
@@ -242,9 +267,11 @@ impl SineSession {
         progress_event(iters, losses, validation, steps, elapsed_ms, self.playing)
     }
 
-    /// Run `run`'s gradient check ([`Runner::check_gradients`]).
+    /// Run `run`'s gradient check ([`Runner::check_gradients`]; `run` is its number in the
+    /// experiment).
     pub fn check_gradients(&self, run: usize) -> Vec<Event> {
-        let Some(runner) = self.runs.get(run) else {
+        let index = self.shard.numbers.iter().position(|&n| n == run);
+        let Some(runner) = index.and_then(|i| self.runs.get(i)) else {
             return vec![Event::Error {
                 message: format!("Check gradients: there is no run {run}"),
             }];
@@ -259,38 +286,79 @@ impl SineSession {
 
     /// Every run's meta-parameters as a safetensors file.
     pub fn export_params(&self, link: String) -> Vec<Event> {
-        let runs: Vec<&ParamSet> = self.runs.iter().map(|r| r.learner().params()).collect();
-        export_file(&runs, link)
+        let runs: Vec<(usize, &ParamSet)> = self
+            .shard
+            .numbers
+            .iter()
+            .copied()
+            .zip(self.runs.iter().map(|r| r.learner().params()))
+            .collect();
+        export_file_numbered(&runs, link)
+    }
+
+    /// The runs' parameters read from a file (checked against the runs; the tensors of the
+    /// experiment's runs trained by other workers are skipped).
+    fn read_file(&self, bytes: &[u8]) -> Result<Vec<ParamSet>, Error> {
+        let expected: Vec<ParamSet> = self
+            .runs
+            .iter()
+            .map(|r| r.learner().params().clone())
+            .collect();
+        let numbered: Vec<(usize, &ParamSet)> =
+            self.shard.numbers.iter().copied().zip(&expected).collect();
+        from_safetensors_numbered(bytes, &numbered, self.shard.total)
     }
 
     /// Replaces every run's meta-parameters with a file's (checked against the runs first).
     pub fn import_params(&mut self, bytes: &[u8]) -> Vec<Event> {
         self.playing = false;
-        let expected: Vec<_> = self
-            .runs
-            .iter()
-            .map(|r| r.learner().params().clone())
-            .collect();
-        let refs: Vec<_> = expected.iter().collect();
-        match from_safetensors(bytes, &refs) {
+        match self.read_file(bytes) {
+            Ok(sets) => self.load(sets),
+            Err(e) => vec![Event::Error {
+                message: e.to_string(),
+            }],
+        }
+    }
+
+    /// Checks a file as [`SineSession::import_params`] does and keeps it for
+    /// [`SineSession::commit_import`]; nothing changes yet.
+    pub fn check_import(&mut self, bytes: &[u8]) -> Vec<Event> {
+        self.playing = false;
+        self.staged = None;
+        match self.read_file(bytes) {
             Ok(sets) => {
-                for (r, p) in self.runs.iter_mut().zip(sets) {
-                    if let Err(e) = r.set_params(p) {
-                        return vec![Event::Error {
-                            message: e.to_string(),
-                        }];
-                    }
-                }
-                let mut events = vec![Event::Imported {
-                    message: format!("meta-parameters of {} run(s) loaded", self.runs.len()),
-                }];
-                events.extend(self.fit_event());
-                events
+                self.staged = Some(sets);
+                vec![Event::ImportChecked]
             }
             Err(e) => vec![Event::Error {
                 message: e.to_string(),
             }],
         }
+    }
+
+    /// Loads the file kept by [`SineSession::check_import`].
+    pub fn commit_import(&mut self) -> Vec<Event> {
+        match self.staged.take() {
+            Some(sets) => self.load(sets),
+            None => vec![Event::Error {
+                message: "import: no checked parameter file to load".into(),
+            }],
+        }
+    }
+
+    fn load(&mut self, sets: Vec<ParamSet>) -> Vec<Event> {
+        for (r, p) in self.runs.iter_mut().zip(sets) {
+            if let Err(e) = r.set_params(p) {
+                return vec![Event::Error {
+                    message: e.to_string(),
+                }];
+            }
+        }
+        let mut events = vec![Event::Imported {
+            message: format!("meta-parameters of {} run(s) loaded", self.runs.len()),
+        }];
+        events.extend(self.fit_event());
+        events
     }
 
     pub(super) fn fit_event(&self) -> Option<Event> {

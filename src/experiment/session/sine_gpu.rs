@@ -234,7 +234,7 @@ impl SineSession {
                 Err(e @ Error::Diverged { .. }) => {
                     self.stopped[i] = true;
                     events.push(Event::Diverged {
-                        run: i,
+                        run: self.shard.numbers[i],
                         message: self.diverged_message(i, &e),
                     });
                 }
