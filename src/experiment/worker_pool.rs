@@ -38,8 +38,8 @@ struct WorkerState {
     fit: Option<Vec<FitCurves>>,
     /// Its part of the parameter file being exported.
     file: Option<Vec<u8>>,
-    /// It accepted the file being imported ([`Event::ImportChecked`]).
-    checked: bool,
+    /// Its answer to the file being imported: accepted ([`Event::ImportChecked`]) or why not.
+    checked: Option<Result<(), String>>,
     /// It loaded it ([`Event::Imported`]).
     imported: bool,
 }
@@ -137,7 +137,7 @@ impl WorkerPool {
             Command::ImportParams { bytes } if self.active().count() > 1 => {
                 self.import = Import::Checking;
                 self.workers.iter_mut().for_each(|s| {
-                    s.checked = false;
+                    s.checked = None;
                     s.imported = false;
                 });
                 self.to_active(Command::CheckImport { bytes })
@@ -230,13 +230,13 @@ impl WorkerPool {
                 let bytes = self.workers.iter().map(|s| s.memory).sum();
                 (vec![Event::Memory { bytes }], none)
             }
-            Event::Error { message } => {
-                // an import is refused as a whole when one worker refuses its part
-                if self.import == Import::Checking {
-                    self.import = Import::None;
-                }
-                (vec![Event::Error { message }], none)
+            Event::Error { message }
+                if self.import == Import::Checking && !self.workers[w].runs.is_empty() =>
+            {
+                self.workers[w].checked = Some(Err(message));
+                self.import_answered()
             }
+            Event::Error { message } => (vec![Event::Error { message }], none),
             _ if self.workers[w].runs.is_empty() => (vec![], none),
             _ if self.bandit => (vec![event], none),
             Event::Progress {
@@ -287,14 +287,9 @@ impl WorkerPool {
                 };
                 (vec![event], none)
             }
-            Event::ImportChecked => {
-                self.workers[w].checked = true;
-                let all = self.active().all(|a| self.workers[a].checked);
-                if self.import == Import::Checking && all {
-                    self.import = Import::Loading;
-                    return (vec![], self.to_active(Command::CommitImport));
-                }
-                (vec![], none)
+            Event::ImportChecked if self.import == Import::Checking => {
+                self.workers[w].checked = Some(Ok(()));
+                self.import_answered()
             }
             Event::Imported { message } => {
                 if self.import != Import::Loading {
@@ -310,6 +305,28 @@ impl WorkerPool {
             }
             // run numbers are the experiment's already (the workers know theirs)
             other => (vec![other], none),
+        }
+    }
+
+    /// Once every worker has answered the check of an import: load it everywhere, or refuse
+    /// it as a whole with the first worker's reason (the one of the lowest run number).
+    fn import_answered(&mut self) -> (Vec<Event>, Vec<(usize, Command)>) {
+        let active: Vec<usize> = self.active().collect();
+        if active.iter().any(|&a| self.workers[a].checked.is_none()) {
+            return (vec![], vec![]);
+        }
+        let refusal = active
+            .iter()
+            .find_map(|&a| self.workers[a].checked.clone()?.err());
+        match refusal {
+            Some(message) => {
+                self.import = Import::None;
+                (vec![Event::Error { message }], vec![])
+            }
+            None => {
+                self.import = Import::Loading;
+                (vec![], self.to_active(Command::CommitImport))
+            }
         }
     }
 

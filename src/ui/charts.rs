@@ -114,8 +114,10 @@ pub fn prefers_reduced_motion() -> bool {
         .is_some_and(|m| m.matches())
 }
 
-/// Charts that move while training redraw at most once a second for a reader who asked for
-/// less motion ([`prefers_reduced_motion`]); always when training is not going on.
+/// Charts that move while training redraw at most ten times a second (the workers report
+/// every ~50 ms each, and the main thread shares the cores with them), at most once a second
+/// for a reader who asked for less motion ([`prefers_reduced_motion`]); always when training
+/// is not going on.
 #[derive(Clone, Copy)]
 pub struct MotionThrottle {
     reduced: bool,
@@ -135,7 +137,8 @@ impl MotionThrottle {
     pub fn skip(&self, playing: bool) -> bool {
         use leptos::prelude::{GetValue, SetValue};
         let now = js_sys::Date::now();
-        if self.reduced && playing && now - self.last.get_value() < 1000.0 {
+        let interval = if self.reduced { 1000.0 } else { 100.0 };
+        if playing && now - self.last.get_value() < interval {
             return true;
         }
         self.last.set_value(now);
