@@ -74,6 +74,8 @@ fn invalid_flags_exit_with_code_2_and_a_clear_message() {
             &["train", "--inner-opt", "adamw"][..],
             "'adamw' is not sgd, adam or adam-per-task",
         ),
+        (&["train", "--threads", "0"][..], "--threads <THREADS>"),
+        (&["train", "--threads", "65"][..], "1..=64"),
     ] {
         let out = metaplay(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");

@@ -51,7 +51,7 @@ fn maml_ms_per_iter() {
 )]
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn new_learners_ms_per_iter() {
-    time_sine(&[Algo::Cnp, Algo::Hypernet, Algo::MetaSgdMomentum], 30);
+    time_sine(&[Algo::Cnp, Algo::Hypernet, Algo::MetaSgdMomentum], 100);
 }
 
 /// Prints the median and the fastest of 10 means over `per` iterations each, after `per`

@@ -69,6 +69,10 @@ struct TrainArgs {
     /// Progress every this many iterations.
     #[arg(long, default_value_t = 100)]
     log_every: usize,
+    /// Threads the meta-batch's tasks are spread over (MAML, first-order MAML, Meta-SGD on
+    /// the CPU; the losses are the same for any number).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=metaplay::engine::parallel::MAX_THREADS as u64))]
+    threads: u64,
     /// Print JSON lines.
     #[arg(long)]
     json: bool,
@@ -128,12 +132,13 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 
 fn train(args: &TrainArgs) -> Result<(), metaplay::Error> {
     let config = args.settings.config()?;
+    metaplay::engine::parallel::set_threads(args.threads as usize);
     let mut runner = Runner::new(config.clone())?;
     let (on_gpu, status) = backend::place(&mut runner);
     emit(
         args.json,
         json!({"event": "config", "config": config, "params": runner.learner().params().numel(),
-        "backend": status.label(), "backend_notice": status.notice()}),
+        "backend": status.label(), "backend_notice": status.notice(), "threads": args.threads}),
     );
     let warmup = (config.iters / 10).min(50);
     let log_every = args.log_every.max(1);

@@ -7,6 +7,7 @@ pub mod gpu;
 pub mod meta;
 pub mod mlp;
 pub mod optim;
+pub mod parallel;
 pub mod params;
 pub mod relu_slope;
 pub mod rng;

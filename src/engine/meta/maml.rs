@@ -9,6 +9,7 @@
 use candle_core::Tensor;
 
 use crate::engine::mlp::Mlp;
+use crate::engine::parallel;
 use crate::error::Result;
 
 /// The inner loop's learning rate.
@@ -130,6 +131,94 @@ pub fn meta_gradient(
     first_order: bool,
 ) -> Result<MetaGradient> {
     let tasks = xs.dim(0)?;
+    // per task on one thread per slice of the tasks (engine::parallel), joined in task order
+    let parts = parallel::map_slices(&parallel::slices(tasks), |start, len| {
+        if len == tasks {
+            return per_task(mlp, params, [xs, ys, xq, yq], steps, lr, first_order, tasks);
+        }
+        let [xs, ys, xq, yq] = [xs, ys, xq, yq].map(|t| t.narrow(0, start, len));
+        per_task(
+            mlp,
+            params,
+            [&xs?, &ys?, &xq?, &yq?],
+            steps,
+            lr,
+            first_order,
+            tasks,
+        )
+    })?;
+    let PerTask {
+        losses,
+        v,
+        lr_grads,
+    } = PerTask::join(parts)?;
+    let sum_tasks = |v: &[Tensor], like: &[Tensor], sign: f64| -> Result<Vec<Tensor>> {
+        let ones = Tensor::ones((1, tasks), xs.dtype(), xs.device())?;
+        v.iter()
+            .zip(like)
+            .map(|(v, p)| {
+                Ok(ones
+                    .matmul(&v.reshape((tasks, p.elem_count()))?)?
+                    .affine(sign, 0.0)?
+                    .reshape(p.shape())?)
+            })
+            .collect()
+    };
+    let lrs = match lr {
+        InnerLr::PerParam(a) => sum_tasks(&lr_grads, a, -1.0)?,
+        InnerLr::Scalar(_) => Vec::new(),
+    };
+    Ok(MetaGradient {
+        loss: losses.mean(0)?,
+        params: sum_tasks(&v, params, 1.0)?,
+        lrs,
+    })
+}
+
+/// What [`meta_gradient`] computes for each task before the sum over tasks: the query
+/// losses `[T]`, `v_0` per parameter `[T, …]` (already divided by the whole meta-batch's
+/// `T`) and, for Meta-SGD, the rates' per-task gradients.
+struct PerTask {
+    losses: Tensor,
+    v: Vec<Tensor>,
+    lr_grads: Vec<Tensor>,
+}
+
+impl PerTask {
+    /// The slices' parts as one, in task order.
+    fn join(mut parts: Vec<PerTask>) -> Result<PerTask> {
+        if parts.len() == 1 {
+            return Ok(parts.remove(0));
+        }
+        let cat = |pick: &dyn Fn(&PerTask) -> &Vec<Tensor>| -> Result<Vec<Tensor>> {
+            (0..pick(&parts[0]).len())
+                .map(|i| {
+                    let pieces: Vec<&Tensor> = parts.iter().map(|p| &pick(p)[i]).collect();
+                    Ok(Tensor::cat(&pieces, 0)?)
+                })
+                .collect()
+        };
+        let losses: Vec<&Tensor> = parts.iter().map(|p| &p.losses).collect();
+        Ok(PerTask {
+            losses: Tensor::cat(&losses, 0)?,
+            v: cat(&|p| &p.v)?,
+            lr_grads: cat(&|p| &p.lr_grads)?,
+        })
+    }
+}
+
+/// [`PerTask`] of the tasks of `[xs, ys, xq, yq]`, scaled for a meta-batch of `total` tasks.
+#[allow(clippy::too_many_arguments)]
+fn per_task(
+    mlp: &Mlp,
+    params: &[Tensor],
+    [xs, ys, xq, yq]: [&Tensor; 4],
+    steps: usize,
+    lr: InnerLr<'_>,
+    first_order: bool,
+    total: usize,
+) -> Result<PerTask> {
+    let tasks = xs.dim(0)?;
     let mut p = params.to_vec();
     let step = StepSize::new(lr, tasks)?;
     let mut passes = Vec::with_capacity(steps);
@@ -146,7 +235,7 @@ pub fn meta_gradient(
     let mut v: Vec<Tensor> = query
         .grads
         .iter()
-        .map(|g| Ok(g.affine(1.0 / tasks as f64, 0.0)?))
+        .map(|g| Ok(g.affine(1.0 / total as f64, 0.0)?))
         .collect::<Result<_>>()?;
     let mut lr_grads: Vec<Tensor> = Vec::new();
     for pass in passes.iter().rev() {
@@ -176,25 +265,9 @@ pub fn meta_gradient(
                 .collect::<Result<_>>()?;
         }
     }
-    let sum_tasks = |v: &[Tensor], like: &[Tensor], sign: f64| -> Result<Vec<Tensor>> {
-        let ones = Tensor::ones((1, tasks), xs.dtype(), xs.device())?;
-        v.iter()
-            .zip(like)
-            .map(|(v, p)| {
-                Ok(ones
-                    .matmul(&v.reshape((tasks, p.elem_count()))?)?
-                    .affine(sign, 0.0)?
-                    .reshape(p.shape())?)
-            })
-            .collect()
-    };
-    let lrs = match lr {
-        InnerLr::PerParam(a) => sum_tasks(&lr_grads, a, -1.0)?,
-        InnerLr::Scalar(_) => Vec::new(),
-    };
-    Ok(MetaGradient {
-        loss: query.loss.mean(0)?,
-        params: sum_tasks(&v, params, 1.0)?,
-        lrs,
+    Ok(PerTask {
+        losses: query.loss,
+        v,
+        lr_grads,
     })
 }

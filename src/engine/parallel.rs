@@ -1,0 +1,110 @@
+//! The meta-batch's tasks spread over threads (native only; `metaplay train --threads N`).
+//!
+//! A gradient-based meta-learner's work is per task until the last sum over tasks, so the
+//! tasks are cut into one contiguous slice per thread, each slice's per-task results are
+//! computed on its own thread, and the slices are joined in task order before the sum: every
+//! task's numbers are computed by the same operations whatever the slicing, and the sum sees
+//! the same values in the same order, so the losses are the same for any number of threads.
+//! In wasm (one thread) and by default there is one slice, computed where it is asked for.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::error::Result;
+
+/// Threads the meta-batch is spread over (1: no threads).
+static THREADS: AtomicUsize = AtomicUsize::new(1);
+
+/// Most threads accepted.
+pub const MAX_THREADS: usize = 64;
+
+/// Spreads the meta-batch of the gradient-based meta-learners over `n` threads (clamped to
+/// 1..=[`MAX_THREADS`]) from now on, in this process.
+pub fn set_threads(n: usize) {
+    THREADS.store(n.clamp(1, MAX_THREADS), Ordering::Relaxed);
+}
+
+/// Threads the meta-batch is spread over.
+pub fn threads() -> usize {
+    THREADS.load(Ordering::Relaxed)
+}
+
+/// `tasks` cut into at most [`threads`] contiguous `(start, len)` slices of near-equal size,
+/// in task order.
+pub fn slices(tasks: usize) -> Vec<(usize, usize)> {
+    let n = threads().min(tasks).max(1);
+    let (base, extra) = (tasks / n, tasks % n);
+    let mut start = 0;
+    (0..n)
+        .map(|i| {
+            let len = base + usize::from(i < extra);
+            let slice = (start, len);
+            start += len;
+            slice
+        })
+        .collect()
+}
+
+/// The thread pool of [`set_threads`] (native; built when first needed at that size).
+#[cfg(not(target_arch = "wasm32"))]
+fn pool() -> Result<std::sync::Arc<rayon::ThreadPool>> {
+    use std::sync::{Arc, Mutex};
+    static POOL: Mutex<Option<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(None);
+    let n = threads();
+    let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((size, p)) = pool.as_ref() {
+        if *size == n {
+            return Ok(p.clone());
+        }
+    }
+    let p = Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .thread_name(|i| format!("metaplay-tasks-{i}"))
+            .build()
+            .map_err(|e| crate::error::Error::Msg(format!("cannot start {n} threads: {e}")))?,
+    );
+    *pool = Some((n, p.clone()));
+    Ok(p)
+}
+
+/// `work` of every slice, in slice order: on the pool's threads when there are several
+/// slices, inline when there is one.
+pub fn map_slices<T: Send>(
+    slices: &[(usize, usize)],
+    work: impl Fn(usize, usize) -> Result<T> + Sync,
+) -> Result<Vec<T>> {
+    if let [(start, len)] = slices {
+        return Ok(vec![work(*start, *len)?]);
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        pool()?.install(|| {
+            slices
+                .par_iter()
+                .map(|&(start, len)| work(start, len))
+                .collect()
+        })
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        slices
+            .iter()
+            .map(|&(start, len)| work(start, len))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slices_cover_the_tasks_in_order() {
+        set_threads(3);
+        assert_eq!(slices(25), vec![(0, 9), (9, 8), (17, 8)]);
+        assert_eq!(slices(2), vec![(0, 1), (1, 1)]);
+        set_threads(1);
+        assert_eq!(slices(25), vec![(0, 25)]);
+    }
+}
