@@ -125,13 +125,32 @@ struct Operands<'a> {
     k: usize,
 }
 
+/// `a·b + c`, lane by lane: one fused `f32x4.relaxed_madd` in a build with relaxed SIMD
+/// (`-C target-feature=+relaxed-simd`, issue 16's probe), a multiply and an add otherwise.
+#[cfg(target_arch = "wasm32")]
+#[inline(always)]
+fn madd(
+    a: core::arch::wasm32::v128,
+    b: core::arch::wasm32::v128,
+    c: core::arch::wasm32::v128,
+) -> core::arch::wasm32::v128 {
+    #[cfg(target_feature = "relaxed-simd")]
+    {
+        core::arch::wasm32::f32x4_relaxed_madd(a, b, c)
+    }
+    #[cfg(not(target_feature = "relaxed-simd"))]
+    {
+        core::arch::wasm32::f32x4_add(c, core::arch::wasm32::f32x4_mul(a, b))
+    }
+}
+
 /// Rows `i..i+R`, columns `j..j+8` of the product into `c` (rows `n` apart).
 #[inline(always)]
 fn tile<const R: usize>(o: &Operands, i: usize, j: usize, c: &mut [f32], n: usize) {
     assert!((R - 1) * n + COLS <= c.len());
     #[cfg(target_arch = "wasm32")]
     {
-        use core::arch::wasm32::{f32x4_add, f32x4_mul, f32x4_splat, v128, v128_load, v128_store};
+        use core::arch::wasm32::{f32x4_splat, v128, v128_load, v128_store};
         let mut acc = [[f32x4_splat(0.0); 2]; R];
         let a = o.a[i * o.ai..].as_ptr();
         let b = o.b[j..].as_ptr();
@@ -145,8 +164,8 @@ fn tile<const R: usize>(o: &Operands, i: usize, j: usize, c: &mut [f32], n: usiz
                 let ap = a.add(kk * o.ak);
                 for (r, acc) in acc.iter_mut().enumerate() {
                     let x = f32x4_splat(*ap.add(r * o.ai));
-                    acc[0] = f32x4_add(acc[0], f32x4_mul(x, b0));
-                    acc[1] = f32x4_add(acc[1], f32x4_mul(x, b1));
+                    acc[0] = madd(x, b0, acc[0]);
+                    acc[1] = madd(x, b1, acc[1]);
                 }
             }
         }
@@ -184,7 +203,7 @@ fn last_column(o: &Operands, m: usize, jj: usize, c: &mut [f32], n: usize) {
     let mut i = 0;
     #[cfg(target_arch = "wasm32")]
     if o.ai == 1 {
-        use core::arch::wasm32::{f32x4_add, f32x4_extract_lane, f32x4_mul, f32x4_splat};
+        use core::arch::wasm32::{f32x4_extract_lane, f32x4_splat};
         use core::arch::wasm32::{v128, v128_load};
         while i + 4 <= m {
             let mut acc = f32x4_splat(0.0);
@@ -192,7 +211,7 @@ fn last_column(o: &Operands, m: usize, jj: usize, c: &mut [f32], n: usize) {
                 // SAFETY: (i + 3) + kk·ak ≤ (m − 1)·ai + (k − 1)·ak with ai = 1, checked in
                 // tiled_product
                 let x = unsafe { v128_load(o.a.as_ptr().add(i + kk * o.ak) as *const v128) };
-                acc = f32x4_add(acc, f32x4_mul(x, f32x4_splat(o.b[kk * o.bk + jj])));
+                acc = madd(x, f32x4_splat(o.b[kk * o.bk + jj]), acc);
             }
             c[i * n + jj] = f32x4_extract_lane::<0>(acc);
             c[(i + 1) * n + jj] = f32x4_extract_lane::<1>(acc);

@@ -54,8 +54,13 @@ pub fn App() -> impl IntoView {
     let training = Training::new();
     provide_context(training);
     // one worker per run where the cores allow (`workers=` in the link pins the number)
+    // after the first frame: the page and its charts come first, the workers' wasm (most of
+    // the download, BENCHMARKS.md) after them
     let cores = window().navigator().hardware_concurrency() as usize;
-    training.start_workers(initial.view.workers.unwrap_or_else(|| workers_for(cores)));
+    let workers = initial.view.workers.unwrap_or_else(|| workers_for(cores));
+    request_animation_frame(move || {
+        request_animation_frame(move || training.start_workers(workers));
+    });
     let Training {
         error,
         ready,

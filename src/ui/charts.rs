@@ -114,6 +114,18 @@ pub fn prefers_reduced_motion() -> bool {
         .is_some_and(|m| m.matches())
 }
 
+/// Marks the page's first drawn chart (`performance.mark("metaplay-first-chart")`, once): the
+/// end-to-end test sums the bytes fetched before it (the first load, issue 16).
+pub fn mark_first_chart() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static MARKED: AtomicBool = AtomicBool::new(false);
+    if !MARKED.swap(true, Ordering::Relaxed) {
+        if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+            let _ = p.mark("metaplay-first-chart");
+        }
+    }
+}
+
 /// Charts that move while training redraw at most ten times a second (the workers report
 /// every ~50 ms each, and the main thread shares the cores with them), at most once a second
 /// for a reader who asked for less motion ([`prefers_reduced_motion`]); always when training

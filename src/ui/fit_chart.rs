@@ -133,7 +133,10 @@ pub fn FitChart(
             })
         });
         match result {
-            Ok(area) => plot_area.set_value(Some(area)),
+            Ok(area) => {
+                plot_area.set_value(Some(area));
+                charts::mark_first_chart();
+            }
             Err(e) => error.set(Some(format!("cannot draw the fit chart: {e}"))),
         }
     });

@@ -64,8 +64,9 @@ pub fn LossChart(
                 )
             })
         });
-        if let Err(e) = result {
-            error.set(Some(format!("cannot draw the meta-loss chart: {e}")));
+        match result {
+            Ok(()) => charts::mark_first_chart(),
+            Err(e) => error.set(Some(format!("cannot draw the meta-loss chart: {e}"))),
         }
     });
     let show_table = RwSignal::new(false);

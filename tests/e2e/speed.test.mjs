@@ -25,6 +25,36 @@ test('bundle size of all wasm files', () => {
   assert.ok(gz < 1.5e6, `gzip total ${gz} bytes`);
 });
 
+// The first load: every file fetched before the first chart is drawn (gzip -9 sizes, as a
+// compressing host serves them), against the 450 KB budget; and everything fetched once
+// training can start (the workers' wasm).
+test('first load: what the page fetches before its first chart', async () => {
+  const page = await ctx.newPage();
+  await page.goto(server.url);
+  await page.waitForFunction(() => performance.getEntriesByName('metaplay-first-chart').length > 0, null, { timeout: 20000 });
+  await page.waitForSelector('[data-testid="train"]:not([disabled])', { timeout: 20000 });
+  const { mark, resources } = await page.evaluate(() => ({
+    mark: performance.getEntriesByName('metaplay-first-chart')[0].startTime,
+    resources: performance.getEntriesByType('resource').map((r) => ({ name: r.name, start: r.startTime, end: r.responseEnd })),
+  }));
+  const dist = join(root, 'dist');
+  const gz = (path) => gzipSync(readFileSync(join(dist, path)), { level: 9 }).length;
+  const file = (url) => decodeURIComponent(new URL(url).pathname.replace(/^\//, '')) || 'index.html';
+  const before = [{ name: `${server.url}/index.html`, end: 0 }, ...resources.filter((r) => r.end <= mark)];
+  const after = resources.filter((r) => r.end > mark);
+  const sum = (list) => list.reduce((n, r) => n + gz(file(r.name)), 0);
+  // the workers fetch their own script and wasm (in their own timeline, not the page's)
+  const workerFiles = ['worker.js', 'worker_bg.wasm'];
+  const first = sum(before), rest = sum(after) + workerFiles.reduce((n, f) => n + gz(f), 0);
+  console.log(JSON.stringify({ event: 'first_load', first_chart_ms: Math.round(mark), gzip_bytes_before_first_chart: first,
+    files_before: before.map((r) => file(r.name)), gzip_bytes_after: rest,
+    files_after: [...new Set(after.map((r) => file(r.name)))].concat(workerFiles) }));
+  assert.ok(after.some((r) => /worker_loader\.js$/.test(r.name) && r.start >= mark), 'the workers start after the first chart');
+  assert.ok(!before.some((r) => /worker/.test(r.name)), 'nothing of the workers before the first chart');
+  assert.ok(first <= 450_000, `${first} bytes gzip before the first chart`);
+  await page.close();
+});
+
 test('MAML paper setup in the browser: ms per meta-iteration and time to a good one-step fit', async () => {
   const page = await ctx.newPage();
   await page.goto(server.url);
