@@ -35,8 +35,9 @@ async function backendSettled(page, pattern) {
 
 async function trainTo(page, n, timeout = 90000) {
   await page.click('[data-testid="train"]');
-  await page.waitForFunction((n) => Number(document.querySelector('[data-testid="iteration"]').textContent) >= n,
-    n, { timeout });
+  // to the end of every run (the runs train in parallel workers; the status shows the furthest)
+  await page.waitForFunction((n) => Number(document.querySelector('[data-testid="iteration"]').textContent) >= n
+    && document.querySelector('[data-testid="pause"]').disabled, n, { timeout });
 }
 
 /** The meta-training curves of the CSV export: run -> [[x, y], ...]. */
