@@ -78,6 +78,12 @@ pub enum Command {
     },
     /// Load the file kept by [`Command::CheckImport`] (sent once every worker accepted it).
     CommitImport,
+    /// One parameter file of the workers' parts of an export (done in a worker, so that the
+    /// page's wasm needs no safetensors); answered with [`Event::ParamsFile`].
+    MergeParams {
+        /// The parts, in worker order.
+        files: Vec<Vec<u8>>,
+    },
     /// "Check gradients" for sine run `run`; answered with [`Event::GradientCheck`] (or an
     /// error naming why the run has no meta-gradient to check).
     CheckGradients {

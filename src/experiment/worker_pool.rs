@@ -3,7 +3,7 @@
 //! the page posts what [`WorkerPool::route`] says to each worker and passes every event that
 //! comes back through [`WorkerPool::take`], which answers with the events one worker training
 //! all the runs would have sent (runs in the experiment's order, the rates of the workers
-//! added up, one parameter file). A run trains exactly as it would alone: the runs of a
+//! added up, one parameter file, merged by the first worker). A run trains exactly as it would alone: the runs of a
 //! session share nothing (each has its seed's task stream), so the curves do not depend on
 //! how the runs are spread.
 //!
@@ -11,7 +11,6 @@
 //! workers is done in two steps (check everywhere, then load), so that a file one worker
 //! refuses changes nothing anywhere.
 
-use crate::experiment::params_file;
 use crate::experiment::protocol::{Command, Event, FitCurves, Shard, MAX_RUNS};
 
 /// How many workers a machine with `cores` logical cores trains on: one core is left to the
@@ -68,6 +67,8 @@ pub struct WorkerPool {
     /// Every worker said Ready (and the page was told).
     ready: bool,
     import: Import,
+    /// The first worker is merging the parts of an export.
+    merging: bool,
 }
 
 /// A run's place: its worker and its index there.
@@ -88,6 +89,7 @@ impl WorkerPool {
             bandit: false,
             ready: false,
             import: Import::None,
+            merging: false,
         }
     }
 
@@ -144,6 +146,7 @@ impl WorkerPool {
             }
             Command::ExportParams { link } => {
                 self.workers.iter_mut().for_each(|s| s.file = None);
+                self.merging = false;
                 self.to_active(Command::ExportParams { link })
             }
             Command::CheckGradients { run } => match place(&self.workers, run) {
@@ -173,6 +176,7 @@ impl WorkerPool {
         self.grid.clear();
         self.bandit = bandit;
         self.import = Import::None;
+        self.merging = false;
     }
 
     /// Run `i` goes to worker `i mod n`, with `n` the workers or the runs, whichever is fewer;
@@ -236,7 +240,10 @@ impl WorkerPool {
                 self.workers[w].checked = Some(Err(message));
                 self.import_answered()
             }
-            Event::Error { message } => (vec![Event::Error { message }], none),
+            Event::Error { message } => {
+                self.merging = false;
+                (vec![Event::Error { message }], none)
+            }
             _ if self.workers[w].runs.is_empty() => (vec![], none),
             _ if self.bandit => (vec![event], none),
             Event::Progress {
@@ -263,29 +270,26 @@ impl WorkerPool {
                 self.workers[w].fit = Some(runs);
                 (vec![self.fit()], none)
             }
+            Event::ParamsFile { bytes } if self.merging => {
+                self.merging = false;
+                (vec![Event::ParamsFile { bytes }], none)
+            }
             Event::ParamsFile { bytes } => {
                 self.workers[w].file = Some(bytes);
                 let active: Vec<usize> = self.active().collect();
                 if active.iter().any(|&a| self.workers[a].file.is_none()) {
                     return (vec![], none);
                 }
-                let files: Vec<Vec<u8>> = active
+                let mut files: Vec<Vec<u8>> = active
                     .iter()
                     .filter_map(|&a| self.workers[a].file.take())
                     .collect();
-                let event = if files.len() == 1 {
-                    Event::ParamsFile {
-                        bytes: files.into_iter().next().unwrap_or_default(),
-                    }
-                } else {
-                    match params_file::merge(&files) {
-                        Ok(bytes) => Event::ParamsFile { bytes },
-                        Err(e) => Event::Error {
-                            message: e.to_string(),
-                        },
-                    }
-                };
-                (vec![event], none)
+                if files.len() == 1 {
+                    return (vec![Event::ParamsFile { bytes: files.remove(0) }], none);
+                }
+                // the first worker merges the parts (the page's wasm has no safetensors)
+                self.merging = true;
+                (vec![], vec![(0, Command::MergeParams { files })])
             }
             Event::ImportChecked if self.import == Import::Checking => {
                 self.workers[w].checked = Some(Ok(()));

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::engine::params::ParamSet;
-use crate::experiment::params_file::to_safetensors_numbered;
+use crate::experiment::params_file::{self, to_safetensors_numbered};
 use crate::experiment::protocol::{Command, Event};
 
 mod bandit;
@@ -112,6 +112,10 @@ impl Session {
                     Err(message) => error(message),
                 }
             }
+            (Command::MergeParams { files }, _) => match params_file::merge(&files) {
+                Ok(bytes) => vec![Event::ParamsFile { bytes }],
+                Err(e) => error(e.to_string()),
+            },
             (Command::Clear, _) => {
                 *self = Session::Idle;
                 vec![]
