@@ -285,7 +285,12 @@ impl WorkerPool {
                     .filter_map(|&a| self.workers[a].file.take())
                     .collect();
                 if files.len() == 1 {
-                    return (vec![Event::ParamsFile { bytes: files.remove(0) }], none);
+                    return (
+                        vec![Event::ParamsFile {
+                            bytes: files.remove(0),
+                        }],
+                        none,
+                    );
                 }
                 // the first worker merges the parts (the page's wasm has no safetensors)
                 self.merging = true;
