@@ -246,25 +246,7 @@ impl WorkerPool {
             }
             _ if self.workers[w].runs.is_empty() => (vec![], none),
             _ if self.bandit => (vec![event], none),
-            Event::Progress {
-                iters,
-                losses,
-                validation,
-                iters_per_sec,
-                ms_per_iter,
-                playing,
-            } => (
-                vec![self.progress(
-                    w,
-                    iters,
-                    losses,
-                    validation,
-                    iters_per_sec,
-                    ms_per_iter,
-                    playing,
-                )],
-                none,
-            ),
+            event @ Event::Progress { .. } => (vec![self.progress(w, event)], none),
             Event::Fit { grid, runs } => {
                 self.grid = grid;
                 self.workers[w].fit = Some(runs);
@@ -339,18 +321,19 @@ impl WorkerPool {
         }
     }
 
-    /// One worker's progress as the progress of the whole experiment.
-    #[allow(clippy::too_many_arguments)]
-    fn progress(
-        &mut self,
-        w: usize,
-        iters: Vec<usize>,
-        losses: Vec<Vec<(usize, f64)>>,
-        validation: Vec<Vec<(usize, f64)>>,
-        iters_per_sec: f64,
-        ms_per_iter: f64,
-        playing: bool,
-    ) -> Event {
+    /// Worker `w`'s progress event as the progress of the whole experiment.
+    fn progress(&mut self, w: usize, event: Event) -> Event {
+        let Event::Progress {
+            iters,
+            losses,
+            validation,
+            iters_per_sec,
+            ms_per_iter,
+            playing,
+        } = event
+        else {
+            return event;
+        };
         let runs = self.workers[w].runs.clone();
         let total = self.iters.len();
         let spread = |local: Vec<Vec<(usize, f64)>>| -> Vec<Vec<(usize, f64)>> {
