@@ -28,8 +28,8 @@ pub fn GradientCheckPanel(
             .enumerate()
             .map(|(i, d)| {
                 view! {
-                    <tr><td>{i + 1}</td><td>{format!("{:.6e}", d.exact)}</td><td>{format!("{:.6e}", d.finite_difference)}</td>
-                    <td>{d.first_order.map(|f| format!("{f:.6e}")).unwrap_or_else(|| "—".into())}</td></tr>
+                    <tr><td>{i + 1}</td><td>{format!("{:.4e}", d.exact)}</td><td>{format!("{:.4e}", d.finite_difference)}</td>
+                    <td>{d.first_order.map(|f| format!("{f:.4e}")).unwrap_or_else(|| "—".into())}</td></tr>
                 }
             })
             .collect_view();
@@ -48,11 +48,13 @@ pub fn GradientCheckPanel(
                     <b data-testid="gradient-check-exact">{format!("{:.1e}", report.exact_error)}</b>
                     " of ‖g‖; "<span data-testid="gradient-check-gap">{gap}</span>"."
                 </p>
+                <div class="table-scroll" tabindex="0" role="region" aria-label="Directional derivatives">
                 <table class="policies grad-table">
                     <caption>"Directional derivatives along random unit directions d"</caption>
-                    <thead><tr><th>"d"</th><th>"exact g·d"</th><th>"finite difference"</th><th>"first-order g₁·d"</th></tr></thead>
+                    <thead><tr><th>"d"</th><th>"exact g·d"</th><th><abbr title="central finite difference">"finite diff."</abbr></th><th><abbr title="first-order MAML's g₁·d">"first order"</abbr></th></tr></thead>
                     <tbody>{rows}</tbody>
                 </table>
+                </div>
             </div>
         })
     };

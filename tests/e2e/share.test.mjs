@@ -140,13 +140,15 @@ test('the example course page embeds three presets that train', async () => {
   assert.deepEqual(requests.filter((u) => !u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:')), []);
 });
 
-test('wasm memory of the worker stays flat over a 20,000-iteration run', async () => {
-  const { page } = await open('/?v=1&task=sine&runs=maml&iters=20000&meta_batch=25');
+test('wasm memory of the workers stays flat over a 20,000-iteration run of two runs', async () => {
+  // two runs: two workers where there are two cores (the memory shown is their sum)
+  const { page } = await open('/?v=1&task=sine&runs=maml,fomaml&iters=20000&meta_batch=25');
   await page.click('[data-testid="train"]');
   const mb = async () => Number((await page.textContent('[data-testid="memory"]')).replace(' MB', ''));
   await page.waitForFunction(() => Number(document.querySelector('[data-testid="iteration"]').textContent) >= 2000, null, { timeout: 60000 });
   const warm = await mb();
-  await page.waitForFunction(() => Number(document.querySelector('[data-testid="iteration"]').textContent) >= 20000, null, { timeout: 120000 });
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="iteration"]').textContent) >= 20000
+    && document.querySelector('[data-testid="pause"]').disabled, null, { timeout: 180000 });
   await page.waitForTimeout(300);
   const end = await mb();
   console.log(JSON.stringify({ event: 'worker_memory', mb_after_2000: warm, mb_after_20000: end }));
