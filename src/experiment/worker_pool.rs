@@ -94,13 +94,8 @@ impl WorkerPool {
     }
 
     /// Workers in the pool.
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.workers.len()
-    }
-
-    /// Always false: a pool has at least one worker.
-    pub fn is_empty(&self) -> bool {
-        false
     }
 
     /// The experiment's run numbers trained by worker `w`.
@@ -179,8 +174,7 @@ impl WorkerPool {
         self.merging = false;
     }
 
-    /// Run `i` goes to worker `i mod n`, with `n` the workers or the runs, whichever is fewer;
-    /// with one worker the runs go as they are, unchanged.
+    /// Run `i` goes to worker `i mod n`, with `n` the workers or the runs, whichever is fewer.
     fn configure(&mut self, runs: Vec<crate::experiment::Config>) -> Vec<(usize, Command)> {
         let total = runs.len();
         let used = self.len().min(total.max(1));
@@ -188,11 +182,6 @@ impl WorkerPool {
             .map(|w| (w..total).step_by(used).collect())
             .collect();
         self.start_over(numbers.clone(), false, total);
-        if used == 1 {
-            let mut out = vec![(0, Command::Configure { runs })];
-            out.extend((1..self.len()).map(|w| (w, Command::Clear)));
-            return out;
-        }
         let mut out: Vec<(usize, Command)> = numbers
             .into_iter()
             .enumerate()

@@ -13,7 +13,7 @@ use web_sys::{MessageEvent, Worker};
 use crate::engine::meta::gradient_check::GradientCheck;
 use crate::experiment::backend_decision::CPU_LABEL;
 use crate::experiment::play::PlayReplay;
-use crate::experiment::protocol::{BanditEvaluation, Command, Event, FitCurves};
+use crate::experiment::protocol::{BanditEvaluation, Command, Event, FitCurves, MAX_RUNS};
 use crate::experiment::worker_pool::WorkerPool;
 
 /// The training state shown by the page, and the worker (all `Copy` handles).
@@ -237,9 +237,8 @@ impl Training {
     /// events here; a failure to start one goes to the error banner.
     pub fn start_workers(&self, count: usize) {
         let state = *self;
-        let pool = WorkerPool::new(count);
         let mut workers = Vec::new();
-        for w in 0..pool.len() {
+        for w in 0..count.clamp(1, MAX_RUNS) {
             match Worker::new("./worker_loader.js") {
                 Ok(worker) => {
                     let on_message =

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use crate::engine::params::ParamSet;
 use crate::experiment::params_file::{self, to_safetensors_numbered};
-use crate::experiment::protocol::{Command, Event};
+use crate::experiment::protocol::{Command, Event, Shard};
+use crate::experiment::Config;
 
 mod bandit;
 #[cfg(feature = "gpu")]
@@ -96,22 +97,11 @@ impl Session {
     pub fn handle(&mut self, command: Command) -> Vec<Event> {
         let error = |message: String| vec![Event::Error { message }];
         match (command, &mut *self) {
-            (Command::Configure { runs }, _) => match SineSession::new(runs) {
-                Ok((s, events)) => {
-                    *self = Session::Sine(Box::new(s));
-                    events
-                }
-                Err(message) => error(message),
-            },
-            (Command::ConfigureShard { runs, shard }, _) => {
-                match SineSession::new_shard(runs, shard) {
-                    Ok((s, events)) => {
-                        *self = Session::Sine(Box::new(s));
-                        events
-                    }
-                    Err(message) => error(message),
-                }
+            (Command::Configure { runs }, _) => {
+                let shard = Shard::whole(runs.len());
+                self.configure_sine(runs, shard)
             }
+            (Command::ConfigureShard { runs, shard }, _) => self.configure_sine(runs, shard),
             (Command::MergeParams { files }, _) => match params_file::merge(&files) {
                 Ok(bytes) => vec![Event::ParamsFile { bytes }],
                 Err(e) => error(e.to_string()),
@@ -157,6 +147,17 @@ impl Session {
             (Command::CheckGradients { .. }, Session::Bandit(_)) => {
                 error("Check gradients is for the sine runs".into())
             }
+        }
+    }
+
+    /// Sine runs from now on (a refused configuration leaves the session as it was).
+    fn configure_sine(&mut self, runs: Vec<Config>, shard: Shard) -> Vec<Event> {
+        match SineSession::new_shard(runs, shard) {
+            Ok((s, events)) => {
+                *self = Session::Sine(Box::new(s));
+                events
+            }
+            Err(message) => vec![Event::Error { message }],
         }
     }
 
