@@ -107,7 +107,7 @@ fn sine_experiment() -> impl Strategy<Value = Experiment> {
                     )),
                     any::<bool>(),
                     any::<bool>(),
-                    prop::option::of(1usize..=4),
+                    (prop::option::of(1usize..=4), any::<bool>()),
                 ),
             )
         })
@@ -119,7 +119,7 @@ fn sine_experiment() -> impl Strategy<Value = Experiment> {
                 task_index,
                 pts,
                 (embed, autoplay, hide),
-                (lesson, text, controls, workers),
+                (lesson, text, controls, (workers, strict_simd)),
             )| Experiment {
                 family: Family::Sine,
                 runs,
@@ -142,6 +142,7 @@ fn sine_experiment() -> impl Strategy<Value = Experiment> {
                     text,
                     controls,
                     workers,
+                    strict_simd,
                 },
             },
         )
@@ -390,4 +391,23 @@ fn the_workers_key_pins_the_training_workers_within_1_to_4() {
         );
     }
     assert!(!encode(&decode("v=1&task=sine").0).contains("workers"));
+}
+
+#[test]
+fn the_simd_key_pins_the_strict_worker_and_refuses_other_values() {
+    let (e, problems) = decode("v=1&task=sine&simd=strict");
+    assert!(e.view.strict_simd && problems.is_empty(), "{problems:?}");
+    assert!(encode(&e).contains("simd=strict"));
+    let (e, problems) = decode("v=1&task=sine&simd=auto");
+    assert!(!e.view.strict_simd && problems.is_empty(), "{problems:?}");
+    assert!(
+        !encode(&e).contains("simd"),
+        "auto is the default, not written"
+    );
+    let (e, problems) = decode("v=1&task=sine&simd=fast");
+    assert!(!e.view.strict_simd);
+    assert!(
+        problems.len() == 1 && problems[0].contains("`simd`") && problems[0].contains("strict"),
+        "{problems:?}"
+    );
 }

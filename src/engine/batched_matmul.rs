@@ -65,6 +65,10 @@ struct Geometry {
 
 /// `c[task] = a[task]·b[task]`, row-major `[t, m, n]`: tiles of up to 4 rows × 8 columns,
 /// then the last `n mod 8` columns down all rows at once.
+#[cfg_attr(
+    all(target_arch = "wasm32", feature = "relaxed-simd"),
+    target_feature(enable = "relaxed-simd")
+)]
 fn tiled_product(a: &[f32], b: &[f32], g: &Geometry) -> Vec<f32> {
     let (m, k, n) = (g.m, g.k, g.n);
     let (at, ai, ak) = g.a_strides;
@@ -125,27 +129,43 @@ struct Operands<'a> {
     k: usize,
 }
 
-/// `a·b + c`, lane by lane: one fused `f32x4.relaxed_madd` in a build with relaxed SIMD
-/// (`-C target-feature=+relaxed-simd`, issue 16's probe), a multiply and an add otherwise.
+/// `a·b + c`, lane by lane: one `f32x4.relaxed_madd` (fused where the hardware has FMA) in the
+/// `relaxed-simd` build, the worker that browsers with relaxed SIMD load (issue 16); a
+/// multiply and an add otherwise.
+/// (`inline(always)` cannot go with `target_feature`: there `inline`, and the callers share the
+/// feature so that LLVM may inline.)
 #[cfg(target_arch = "wasm32")]
-#[inline(always)]
+#[cfg_attr(not(feature = "relaxed-simd"), inline(always))]
+#[cfg_attr(
+    feature = "relaxed-simd",
+    inline,
+    target_feature(enable = "relaxed-simd")
+)]
 fn madd(
     a: core::arch::wasm32::v128,
     b: core::arch::wasm32::v128,
     c: core::arch::wasm32::v128,
 ) -> core::arch::wasm32::v128 {
-    #[cfg(target_feature = "relaxed-simd")]
+    #[cfg(feature = "relaxed-simd")]
     {
         core::arch::wasm32::f32x4_relaxed_madd(a, b, c)
     }
-    #[cfg(not(target_feature = "relaxed-simd"))]
+    #[cfg(not(feature = "relaxed-simd"))]
     {
         core::arch::wasm32::f32x4_add(c, core::arch::wasm32::f32x4_mul(a, b))
     }
 }
 
 /// Rows `i..i+R`, columns `j..j+8` of the product into `c` (rows `n` apart).
-#[inline(always)]
+#[cfg_attr(
+    not(all(target_arch = "wasm32", feature = "relaxed-simd")),
+    inline(always)
+)]
+#[cfg_attr(
+    all(target_arch = "wasm32", feature = "relaxed-simd"),
+    inline,
+    target_feature(enable = "relaxed-simd")
+)]
 fn tile<const R: usize>(o: &Operands, i: usize, j: usize, c: &mut [f32], n: usize) {
     assert!((R - 1) * n + COLS <= c.len());
     #[cfg(target_arch = "wasm32")]
@@ -198,6 +218,10 @@ fn tile<const R: usize>(o: &Operands, i: usize, j: usize, c: &mut [f32], n: usiz
 
 /// Column `jj` of the product, every row: four rows at a time when `a`'s rows are adjacent
 /// (`ai = 1`, a transposed operand), else one dot product per row.
+#[cfg_attr(
+    all(target_arch = "wasm32", feature = "relaxed-simd"),
+    target_feature(enable = "relaxed-simd")
+)]
 fn last_column(o: &Operands, m: usize, jj: usize, c: &mut [f32], n: usize) {
     #[allow(unused_mut)]
     let mut i = 0;

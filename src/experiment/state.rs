@@ -42,6 +42,10 @@ pub struct ViewState {
     /// Training workers (`workers=`, 1..=4); `None`: one per run as the machine's cores allow
     /// ([`crate::experiment::worker_pool::workers_for`]).
     pub workers: Option<usize>,
+    /// `simd=strict`: train in the worker without relaxed SIMD even where the browser has it,
+    /// so that the curves are the same bit for bit in every browser (the relaxed worker's fused
+    /// multiply-adds round differently). Default: the relaxed worker where it validates.
+    pub strict_simd: bool,
 }
 
 impl Default for ViewState {
@@ -59,6 +63,7 @@ impl Default for ViewState {
             text: true,
             controls: false,
             workers: None,
+            strict_simd: false,
         }
     }
 }

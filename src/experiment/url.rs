@@ -74,6 +74,9 @@ pub fn encode(e: &Experiment) -> String {
     if let Some(n) = e.view.workers {
         parts.push(("workers".into(), n.to_string()));
     }
+    if e.view.strict_simd {
+        parts.push(("simd".into(), "strict".into()));
+    }
     // the version that writes the link, so a reader knows what made it
     parts.push(("app".into(), env!("CARGO_PKG_VERSION").into()));
     parts
@@ -121,7 +124,9 @@ pub fn decode(query: &str) -> (Experiment, Vec<String>) {
         }
     }
     let mut used: Vec<&str> = VIEW_KEYS.to_vec();
-    used.extend(["hide", "app", "lesson", "text", "controls", "workers"]);
+    used.extend([
+        "hide", "app", "lesson", "text", "controls", "workers", "simd",
+    ]);
     if let Some(v) = pairs.get("app") {
         let ok = !v.is_empty()
             && v.len() <= 32
@@ -199,6 +204,16 @@ pub fn decode(query: &str) -> (Experiment, Vec<String>) {
             Ok(n) if (1..=MAX_RUNS).contains(&n) => e.view.workers = Some(n),
             _ => problems.push(format!(
                 "`workers` (training workers): '{}' is not a whole number from 1 to {MAX_RUNS}; using one per run as the cores allow",
+                shorten(v)
+            )),
+        }
+    }
+    if let Some(v) = pairs.get("simd") {
+        match v.trim() {
+            "strict" => e.view.strict_simd = true,
+            "auto" => {}
+            _ => problems.push(format!(
+                "`simd` (the worker's SIMD kernels): '{}' is not accepted; accepted: auto (relaxed SIMD where the browser has it), strict (never); using auto",
                 shorten(v)
             )),
         }

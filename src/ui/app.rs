@@ -18,6 +18,7 @@ use crate::experiment::protocol::Command;
 use crate::experiment::state::{Experiment, Family, ViewState};
 use crate::experiment::url;
 use crate::experiment::worker_pool::workers_for;
+use crate::ui::worker_build::use_relaxed_simd;
 
 /// The whole page.
 #[component]
@@ -58,8 +59,9 @@ pub fn App() -> impl IntoView {
     // the download, BENCHMARKS.md) after them
     let cores = window().navigator().hardware_concurrency() as usize;
     let workers = initial.view.workers.unwrap_or_else(|| workers_for(cores));
+    let relaxed = use_relaxed_simd(initial.view.strict_simd);
     request_animation_frame(move || {
-        request_animation_frame(move || training.start_workers(workers));
+        request_animation_frame(move || training.start_workers(workers, relaxed));
     });
     let Training {
         error,
@@ -107,6 +109,7 @@ pub fn App() -> impl IntoView {
             text,
             controls: false,
             workers: initial.view.workers,
+            strict_simd: initial.view.strict_simd,
         },
     });
     let query = Memo::new(move |_| url::encode(&experiment.get()));

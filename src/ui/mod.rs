@@ -21,6 +21,7 @@ pub mod share;
 pub mod sine_view;
 pub mod status_bar;
 pub mod training;
+pub mod worker_build;
 
 /// Shows `message` in the error banner by writing to the DOM directly, so it works even after
 /// a panic has left the reactive system unusable.

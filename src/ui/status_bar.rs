@@ -26,6 +26,7 @@ pub fn StatusBar(
         worker_memory,
         backend_label,
         busy_workers,
+        relaxed_simd,
         ..
     } = training;
     let max_iter = move || iters.with(|i| i.iter().copied().max().unwrap_or(0));
@@ -76,6 +77,9 @@ pub fn StatusBar(
                     {move || format!("{} workers", busy_workers.get())}</span>
                 <span data-testid="memory" title="wasm memory of the training workers">{move || format!("{:.1} MB", worker_memory.get() / 1e6)}</span>
                 <span class="backend" data-testid="backend" title="where the runs train">{move || backend_label.get()}</span>
+                <span data-testid="simd" hidden=move || !backend_label.get().starts_with("CPU")
+                    title="the CPU kernels' WebAssembly SIMD: relaxed (fused multiply-adds, faster; rounding may differ from a browser without relaxed SIMD) or strict (simd=strict in a link: the same bits in every browser)">
+                    {move || if relaxed_simd.get() { "relaxed SIMD" } else { "strict SIMD" }}</span>
                 <span>{move || if !ready.get() { "starting…" } else if playing.get() { "training" } else { "paused" }}</span>
             </div>
             <progress max=total_iters value=max_iter aria-label="Training progress"></progress>

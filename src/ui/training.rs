@@ -59,6 +59,8 @@ pub struct Training {
     pub gradient_check: RwSignal<Option<(usize, GradientCheck)>>,
     /// Workers training the current experiment (the status bar says when more than one).
     pub busy_workers: RwSignal<usize>,
+    /// The workers are the relaxed-SIMD build ([`crate::ui::worker_build`]; status bar).
+    pub relaxed_simd: RwSignal<bool>,
     /// The training workers, once started.
     workers: StoredValue<Vec<Worker>, LocalStorage>,
     /// Which runs each worker trains, and the merging of their events.
@@ -89,6 +91,7 @@ impl Training {
             play_replay: RwSignal::new(None),
             gradient_check: RwSignal::new(None),
             busy_workers: RwSignal::new(1),
+            relaxed_simd: RwSignal::new(false),
             workers: StoredValue::new_local(Vec::new()),
             pool: StoredValue::new(WorkerPool::new(1)),
         }
@@ -162,6 +165,7 @@ impl Training {
             play_replay,
             gradient_check,
             busy_workers: _,
+            relaxed_simd: _,
             workers: _,
             pool: _,
         } = *self;
@@ -233,13 +237,16 @@ impl Training {
         }
     }
 
-    /// Starts `count` training workers (`worker_loader.js`, built by Trunk) and routes their
-    /// events here; a failure to start one goes to the error banner.
-    pub fn start_workers(&self, count: usize) {
+    /// Starts `count` training workers (Trunk's loader of `worker`, or of `worker_relaxed`
+    /// when `relaxed`) and routes their events here; a failure to start one goes to the error
+    /// banner.
+    pub fn start_workers(&self, count: usize, relaxed: bool) {
         let state = *self;
+        self.relaxed_simd.set(relaxed);
+        let script = crate::ui::worker_build::loader_script(relaxed);
         let mut workers = Vec::new();
         for w in 0..count.clamp(1, MAX_RUNS) {
-            match Worker::new("./worker_loader.js") {
+            match Worker::new(script) {
                 Ok(worker) => {
                     let on_message =
                         Closure::<dyn FnMut(MessageEvent)>::new(move |msg: MessageEvent| {
