@@ -11,4 +11,6 @@ pub mod parallel;
 pub mod params;
 pub mod relu_slope;
 pub mod rng;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod spin_pool;
 pub mod tasks;

@@ -44,31 +44,30 @@ pub fn slices(tasks: usize) -> Vec<(usize, usize)> {
         .collect()
 }
 
-/// The thread pool of [`set_threads`] (native; built when first needed at that size).
+/// The threads of [`set_threads`] (native; started when first needed at that size).
 #[cfg(not(target_arch = "wasm32"))]
-fn pool() -> Result<std::sync::Arc<rayon::ThreadPool>> {
+fn pool() -> Result<std::sync::Arc<crate::engine::spin_pool::SpinPool>> {
+    use crate::engine::spin_pool::SpinPool;
     use std::sync::{Arc, Mutex};
-    static POOL: Mutex<Option<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(None);
+    static POOL: Mutex<Option<Arc<SpinPool>>> = Mutex::new(None);
     let n = threads();
     let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((size, p)) = pool.as_ref() {
-        if *size == n {
+    if let Some(p) = pool.as_ref() {
+        if p.size() == n {
             return Ok(p.clone());
         }
     }
     let p = Arc::new(
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .thread_name(|i| format!("metaplay-tasks-{i}"))
-            .build()
+        SpinPool::new(n)
             .map_err(|e| crate::error::Error::Msg(format!("cannot start {n} threads: {e}")))?,
     );
-    *pool = Some((n, p.clone()));
+    *pool = Some(p.clone());
     Ok(p)
 }
 
-/// `work` of every slice, in slice order: on the pool's threads when there are several
-/// slices, inline when there is one.
+/// `work` of every slice, in slice order: the first on this thread and the others on the
+/// pool's helpers when there are several slices, inline when there is one. A panic in any
+/// slice is raised here once all are done.
 pub fn map_slices<T: Send>(
     slices: &[(usize, usize)],
     work: impl Fn(usize, usize) -> Result<T> + Sync,
@@ -78,13 +77,36 @@ pub fn map_slices<T: Send>(
     }
     #[cfg(not(target_arch = "wasm32"))]
     {
-        use rayon::prelude::*;
-        pool()?.install(|| {
-            slices
-                .par_iter()
-                .map(|&(start, len)| work(start, len))
-                .collect()
-        })
+        use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+        use std::sync::Mutex;
+        type Outcome<T> = std::thread::Result<Result<T>>;
+        let outcomes: Vec<Mutex<Option<Outcome<T>>>> =
+            slices.iter().map(|_| Mutex::new(None)).collect();
+        let jobs: Vec<Box<dyn Fn() + Sync + '_>> = slices
+            .iter()
+            .zip(&outcomes)
+            .map(|(&(start, len), slot)| {
+                let work = &work;
+                Box::new(move || {
+                    let outcome = catch_unwind(AssertUnwindSafe(|| work(start, len)));
+                    *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
+                }) as Box<dyn Fn() + Sync + '_>
+            })
+            .collect();
+        let refs: Vec<&(dyn Fn() + Sync)> = jobs.iter().map(|j| j.as_ref()).collect();
+        pool()?.run(&refs);
+        drop(refs);
+        drop(jobs);
+        outcomes
+            .into_iter()
+            .map(
+                |slot| match slot.into_inner().unwrap_or_else(|e| e.into_inner()) {
+                    Some(Ok(result)) => result,
+                    Some(Err(panic)) => resume_unwind(panic),
+                    None => Err(crate::error::Error::Msg("a slice did not run".into())),
+                },
+            )
+            .collect()
     }
     #[cfg(target_arch = "wasm32")]
     {
