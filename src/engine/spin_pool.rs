@@ -86,7 +86,7 @@ impl SpinPool {
             drop(slot);
             mailbox.wake.notify_one();
         }
-        let mine = catch_unwind(AssertUnwindSafe(|| first()));
+        let mine = catch_unwind(AssertUnwindSafe(*first));
         // wait for every helper, even when our own job panicked: they use our closures
         for (mailbox, target) in self.mailboxes.iter().zip(targets) {
             let start = Instant::now();
@@ -127,7 +127,7 @@ fn serve(mailbox: &Mailbox) {
                 return;
             }
             polls = polls.wrapping_add(1);
-            if polls % 64 == 0 && start.elapsed() > SPIN {
+            if polls.is_multiple_of(64) && start.elapsed() > SPIN {
                 let mut slot = mailbox.job.lock().unwrap_or_else(PoisonError::into_inner);
                 while mailbox.posted.load(Ordering::Acquire) == done
                     && !mailbox.exit.load(Ordering::Acquire)
