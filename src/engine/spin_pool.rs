@@ -31,6 +31,8 @@ struct Mailbox {
     job: Mutex<Option<Job>>,
     wake: Condvar,
     exit: AtomicBool,
+    /// The last job's panic, for the poster to raise.
+    panic: Mutex<Option<Box<dyn std::any::Any + Send>>>,
 }
 
 /// `n − 1` helper threads; the caller is the n-th.
@@ -49,6 +51,7 @@ impl SpinPool {
                 job: Mutex::new(None),
                 wake: Condvar::new(),
                 exit: AtomicBool::new(false),
+                panic: Mutex::new(None),
             });
             let theirs = mailbox.clone();
             std::thread::Builder::new()
@@ -98,7 +101,18 @@ impl SpinPool {
                 }
             }
         }
-        if let Err(panic) = mine {
+        // every helper's panic is taken, so that none is left for the next call
+        let theirs: Vec<_> = self
+            .mailboxes
+            .iter()
+            .filter_map(|m| {
+                m.panic
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take()
+            })
+            .collect();
+        if let Some(panic) = mine.err().into_iter().chain(theirs).next() {
             resume_unwind(panic);
         }
     }
@@ -115,8 +129,8 @@ impl Drop for SpinPool {
     }
 }
 
-/// A helper's loop: poll for a job for [`SPIN`], then sleep until one is posted; run it
-/// (a job does not unwind: [`crate::engine::parallel::map_slices`] catches its panics).
+/// A helper's loop: poll for a job for [`SPIN`], then sleep until one is posted; run it, and
+/// keep its panic, if any, for the poster.
 fn serve(mailbox: &Mailbox) {
     let mut done = 0;
     loop {
@@ -152,9 +166,54 @@ fn serve(mailbox: &Mailbox) {
         if let Some(Job(f)) = job {
             // SAFETY: the poster waits in `run` until `finished` passes this job; a panic
             // stops here, so that `finished` still moves and the poster does not wait forever
-            let _ = catch_unwind(AssertUnwindSafe(|| unsafe { (*f)() }));
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| unsafe { (*f)() })) {
+                *mailbox.panic.lock().unwrap_or_else(PoisonError::into_inner) = Some(panic);
+            }
         }
         done += 1;
         mailbox.finished.store(done, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU64;
+
+    #[test]
+    fn every_job_runs_once_per_call_and_the_pool_survives_a_panic() {
+        let pool = SpinPool::new(3).unwrap();
+        assert_eq!(pool.size(), 3);
+        let counts: Vec<AtomicU64> = (0..3).map(|_| AtomicU64::new(0)).collect();
+        let jobs: Vec<Box<dyn Fn() + Sync + '_>> = (0..3)
+            .map(|i| {
+                let c = &counts[i];
+                Box::new(move || {
+                    c.fetch_add(i as u64 + 1, Ordering::Relaxed);
+                }) as Box<dyn Fn() + Sync + '_>
+            })
+            .collect();
+        let refs: Vec<&(dyn Fn() + Sync)> = jobs.iter().map(|j| j.as_ref()).collect();
+        for _ in 0..100 {
+            pool.run(&refs);
+        }
+        // sleep past the spin so that the helpers park, then wake them again
+        std::thread::sleep(SPIN * 3);
+        pool.run(&refs);
+        let got: Vec<u64> = counts.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+        assert_eq!(got, vec![101, 202, 303]);
+
+        // a helper's job panics: `run` raises it once every job is done
+        let done = AtomicU64::new(0);
+        let ok = || {
+            done.fetch_add(1, Ordering::Relaxed);
+        };
+        let bad = || panic!("slice failed");
+        let caught = catch_unwind(AssertUnwindSafe(|| pool.run(&[&ok, &bad, &ok])));
+        assert!(caught.is_err());
+        assert_eq!(done.load(Ordering::Relaxed), 2);
+        // and the pool still works
+        pool.run(&refs[..2]);
+        assert_eq!(counts[1].load(Ordering::Relaxed), 204);
     }
 }
