@@ -1,4 +1,6 @@
-//! The training web worker (built by Trunk with `data-type="worker"`).
+//! The training web worker (built by Trunk with `data-type="worker"`), twice: as `worker`,
+//! and with `--features relaxed-simd` as `worker_relaxed` (the same file; Cargo.toml), which
+//! the page starts where the browser validates relaxed SIMD (`ui::worker_build`).
 
 #[cfg(all(target_arch = "wasm32", feature = "web"))]
 fn main() {
