@@ -44,13 +44,13 @@ pub fn slices(tasks: usize) -> Vec<(usize, usize)> {
         .collect()
 }
 
-/// The threads of [`set_threads`] (native; started when first needed at that size).
+/// A pool of `n` threads, the caller's included (native; started when first needed at that
+/// size, and kept while the size asked for stays the same).
 #[cfg(not(target_arch = "wasm32"))]
-fn pool() -> Result<std::sync::Arc<crate::engine::spin_pool::SpinPool>> {
+fn pool(n: usize) -> Result<std::sync::Arc<crate::engine::spin_pool::SpinPool>> {
     use crate::engine::spin_pool::SpinPool;
     use std::sync::{Arc, Mutex};
     static POOL: Mutex<Option<Arc<SpinPool>>> = Mutex::new(None);
-    let n = threads();
     let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(p) = pool.as_ref() {
         if p.size() == n {
@@ -94,7 +94,8 @@ pub fn map_slices<T: Send>(
             })
             .collect();
         let refs: Vec<&(dyn Fn() + Sync)> = jobs.iter().map(|j| j.as_ref()).collect();
-        pool()?.run(&refs);
+        // as many threads as slices, whatever `set_threads` says by now
+        pool(slices.len())?.run(&refs);
         drop(refs);
         drop(jobs);
         outcomes
