@@ -77,36 +77,30 @@ pub fn map_slices<T: Send>(
     }
     #[cfg(not(target_arch = "wasm32"))]
     {
-        use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
         use std::sync::Mutex;
-        type Outcome<T> = std::thread::Result<Result<T>>;
-        let outcomes: Vec<Mutex<Option<Outcome<T>>>> =
+        // a panic in a slice is raised by `run` once every slice is done
+        let outcomes: Vec<Mutex<Option<Result<T>>>> =
             slices.iter().map(|_| Mutex::new(None)).collect();
-        let jobs: Vec<Box<dyn Fn() + Sync + '_>> = slices
+        let work = &work;
+        let jobs: Vec<_> = slices
             .iter()
             .zip(&outcomes)
             .map(|(&(start, len), slot)| {
-                let work = &work;
-                Box::new(move || {
-                    let outcome = catch_unwind(AssertUnwindSafe(|| work(start, len)));
-                    *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
-                }) as Box<dyn Fn() + Sync + '_>
+                move || *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(work(start, len))
             })
             .collect();
-        let refs: Vec<&(dyn Fn() + Sync)> = jobs.iter().map(|j| j.as_ref()).collect();
+        let refs: Vec<&(dyn Fn() + Sync)> = jobs.iter().map(|j| j as _).collect();
         // as many threads as slices, whatever `set_threads` says by now
         pool(slices.len())?.run(&refs);
         drop(refs);
         drop(jobs);
         outcomes
             .into_iter()
-            .map(
-                |slot| match slot.into_inner().unwrap_or_else(|e| e.into_inner()) {
-                    Some(Ok(result)) => result,
-                    Some(Err(panic)) => resume_unwind(panic),
-                    None => Err(crate::error::Error::Msg("a slice did not run".into())),
-                },
-            )
+            .map(|slot| {
+                slot.into_inner()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .unwrap_or_else(|| Err(crate::error::Error::Msg("a slice did not run".into())))
+            })
             .collect()
     }
     #[cfg(target_arch = "wasm32")]
